@@ -1,0 +1,21 @@
+"""Baseline of the library_loans schema: the service starts with no tables of its own.
+
+Revision ID: library_loans_0001
+Revises:
+Create Date: 2026-11-27
+"""
+
+from collections.abc import Sequence
+
+revision: str = "library_loans_0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Nothing to create yet."""
+
+
+def downgrade() -> None:
+    """Nothing to drop."""

@@ -1,0 +1,1 @@
+"""Models of the library_loans service (its own tables arrive with #4)."""

@@ -1,0 +1,1 @@
+"""Models of the refugee_reception service (its own tables arrive with a later issue)."""

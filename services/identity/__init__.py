@@ -1,0 +1,1 @@
+"""Identity and access: staff users, role grants, bearer tokens, web sessions."""

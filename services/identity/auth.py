@@ -1,0 +1,97 @@
+"""Who is asking: bearer tokens for the API, a session cookie for pages.
+
+Tokens and session keys are both random secrets stored only as hashes (``ApiToken``,
+kinds ``api`` and ``web``), so logging out and revoking a token take effect in every
+process at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import Response, current_app, request
+from sqlalchemy.orm import Session
+
+from services import clock
+from services.errors import ApiError
+from services.identity.models import ApiToken, User
+from services.identity.operations import issue_token, principal_for, resolve_token
+from services.identity.principal import Principal
+
+SESSION_COOKIE = "samverkan_session"
+_LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticate_request(session: Session) -> Principal | None:
+    """The principal behind this request's bearer token or session cookie, if any.
+
+    A malformed, unknown, revoked or expired bearer token is a 401, never a silent
+    fallback to anonymous: a script should learn at once that its token stopped working.
+    """
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError(401, "The Authorization header must be 'Bearer <token>'.")
+        token = resolve_token(session, secret.strip(), kind="api")
+        if token is None:
+            raise ApiError(401, "The bearer token is unknown, revoked or expired.")
+        return _principal_of(session, token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        token = resolve_token(session, cookie, kind="web")
+        if token is not None:
+            return _principal_of(session, token)
+    return None
+
+
+def start_web_session(session: Session, user: User, response: Response) -> None:
+    """Log ``user`` in: store a new session key and set it as an HttpOnly cookie."""
+    settings = current_app.extensions["samverkan"].settings
+    lifetime = timedelta(hours=settings.session_lifetime_hours)
+    secret, _ = issue_token(session, user, kind="web", label="web login", lifetime=lifetime)
+    response.set_cookie(
+        SESSION_COOKIE, secret, max_age=int(lifetime.total_seconds()), httponly=True,
+        samesite="Lax", secure=settings.is_production, path="/",
+    )
+
+
+def end_web_session(session: Session, response: Response) -> None:
+    """Log out: revoke the session key everywhere and drop the cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        token = resolve_token(session, cookie, kind="web")
+        if token is not None:
+            token.revoked_at = clock.now()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def requires_role(*roles: str) -> Callable[[F], F]:
+    """Let a view run only for a principal holding one of ``roles`` (in any municipality)."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            from services.context import require_principal
+
+            principal = require_principal()
+            if not any(principal.has_role(role) for role in roles):
+                raise ApiError(403, f"This needs one of the roles: {', '.join(roles)}.")
+            return view(*args, **kwargs)
+
+        guarded.required_roles = roles  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def _principal_of(session: Session, token: ApiToken) -> Principal:
+    now = clock.now()
+    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
+        token.last_used_at = now
+    return principal_for(session, token.user)

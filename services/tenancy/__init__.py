@@ -1,0 +1,25 @@
+"""Tenancy: municipalities as tenants, the tenant scope and its enforcement."""
+
+from services.tenancy.orm import TenantOwned, install_tenant_hooks, is_tenant_model
+from services.tenancy.scope import (
+    TenantScope,
+    TenantScopeMissing,
+    TenantScopeViolation,
+    clear_scope,
+    current_scope,
+    scope_or_none,
+    tenant_scope,
+)
+
+__all__ = [
+    "TenantOwned",
+    "TenantScope",
+    "TenantScopeMissing",
+    "TenantScopeViolation",
+    "clear_scope",
+    "current_scope",
+    "install_tenant_hooks",
+    "is_tenant_model",
+    "scope_or_none",
+    "tenant_scope",
+]

@@ -1,0 +1,78 @@
+"""Named, audited cross-tenant scopes: the only way to reach past one's own municipalities.
+
+A service declares each crossing it needs once, with the role that may use it, and
+enters it with :func:`cross_tenant`. Entering writes one audit entry under every
+municipality whose data is opened, so each municipality can read who looked at its data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from services.audit.operations import record
+from services.identity.principal import Principal
+from services.tenancy.operations import participants
+from services.tenancy.scope import TenantScope, tenant_scope
+
+
+class CrossingDenied(PermissionError):
+    """The principal does not hold the role a cross-tenant scope requires."""
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A declared cross-tenant scope: its name, purpose, required role and service."""
+
+    name: str
+    purpose: str
+    role: str
+    service: str
+
+
+_REGISTRY: dict[str, Crossing] = {}
+
+
+def declare_crossing(name: str, purpose: str, *, role: str, service: str) -> Crossing:
+    """Declare a named crossing once, at import time of the service that needs it."""
+    crossing = Crossing(name, purpose, role, service)
+    existing = _REGISTRY.setdefault(name, crossing)
+    if existing != crossing:
+        raise ValueError(f"crossing {name!r} is already declared differently")
+    return crossing
+
+
+def declared_crossings() -> list[Crossing]:
+    """Every crossing declared so far, by name."""
+    return sorted(_REGISTRY.values(), key=lambda crossing: crossing.name)
+
+
+@contextlib.contextmanager
+def cross_tenant(
+    session: Session, crossing: Crossing, principal: Principal
+) -> Iterator[TenantScope]:
+    """Widen the scope to every participant of the crossing's service the principal may see.
+
+    A grant of the role for all municipalities opens every participant; one-municipality
+    grants open those municipalities. Without the role, :class:`CrossingDenied`.
+    """
+    municipalities = participants(session, crossing.service)
+    if principal.has_role_everywhere(crossing.role):
+        opened = municipalities
+    else:
+        allowed = principal.municipalities_with(crossing.role)
+        opened = [m for m in municipalities if m.id in allowed]
+    if not opened:
+        raise CrossingDenied(f"{crossing.name} requires the role {crossing.role!r}")
+    for municipality in opened:
+        record(session, "crossing.entered", municipality_id=municipality.id,
+               actor=principal.username, actor_user_id=principal.user_id,
+               subject=crossing.name, details={"purpose": crossing.purpose})
+    ids = [m.id for m in opened]
+    home = principal.home_municipality_id if principal.home_municipality_id in ids else None
+    with tenant_scope(TenantScope.of(ids, home=home, crossing=crossing.name)) as scope:
+        assert scope is not None
+        yield scope

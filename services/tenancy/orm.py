@@ -1,0 +1,151 @@
+"""Tenant enforcement in the ORM: the first of the two layers (PostgreSQL RLS is the second).
+
+* ``do_orm_execute`` adds ``with_loader_criteria`` for the current scope to every SELECT,
+  UPDATE and DELETE that touches a tenant-owned model; with no scope it raises.
+* ``before_flush`` stamps new tenant rows with the scope's home municipality, and refuses
+  inserts, changes and deletes of rows outside the scope, or moves between tenants.
+* On PostgreSQL every transaction carries the scope in ``app.municipalities`` for RLS.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from sqlalchemy import ForeignKey, event, inspect, text
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+from services.ids import uuid7
+from services.tenancy.scope import (
+    TenantScopeMissing,
+    TenantScopeViolation,
+    current_scope,
+    scope_or_none,
+)
+
+_RLS_APPLIED = "samverkan_rls_scope"
+
+
+class TenantOwned:
+    """Mixin for every tenant-owned model: keyed ``(municipality_id, id)``.
+
+    The composite key is the layout a distributed PostgreSQL (Citus, distribution column
+    ``municipality_id``) needs; foreign keys between tenant tables include
+    ``municipality_id`` too, so a row can only ever point at rows of its own municipality.
+    """
+
+    __tenant_owned__: ClassVar[bool] = True
+
+    @declared_attr
+    def municipality_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes cls
+        return mapped_column(
+            ForeignKey("municipalities.id", ondelete="RESTRICT"), primary_key=True
+        )
+
+    @declared_attr
+    def id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+        return mapped_column(primary_key=True, default=uuid7)
+
+
+def install_tenant_hooks(session_class: type[Session] | Any) -> None:
+    """Attach the tenant hooks to a Session class or sessionmaker (idempotent)."""
+    if not event.contains(session_class, "do_orm_execute", _filter_statement):
+        event.listen(session_class, "do_orm_execute", _filter_statement)
+        event.listen(session_class, "before_flush", _check_writes)
+        event.listen(session_class, "after_begin", _forget_rls_scope)
+
+
+def is_tenant_model(cls: type) -> bool:
+    """Whether ``cls`` is a tenant-owned model."""
+    return isinstance(cls, type) and issubclass(cls, TenantOwned)
+
+
+def _filter_statement(state: ORMExecuteState) -> None:
+    _apply_rls_scope(state.session)
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # Criteria added to the parent statement propagate to these loads already.
+        return
+    if not any(is_tenant_model(mapper.class_) for mapper in state.all_mappers):
+        return
+    ids = tuple(current_scope().municipality_ids)
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.municipality_id.in_(ids),
+            include_aliases=True,
+        )
+    )
+
+
+def _check_writes(session: Session, _context: object, _instances: object) -> None:
+    tenant_changes = [
+        obj for obj in (*session.new, *session.dirty, *session.deleted) if is_tenant_model(type(obj))
+    ]
+    if not tenant_changes:
+        return
+    scope = current_scope()
+    _apply_rls_scope(session)
+    for obj in session.new:
+        if not is_tenant_model(type(obj)):
+            continue
+        if obj.municipality_id is None:
+            if scope.home is None:
+                raise TenantScopeViolation(
+                    f"{type(obj).__name__} has no municipality_id and the scope has no home "
+                    "municipality to stamp it with"
+                )
+            obj.municipality_id = scope.home
+        elif not scope.includes(obj.municipality_id):
+            raise TenantScopeViolation(
+                f"cannot create {type(obj).__name__} for a municipality outside the scope"
+            )
+    for obj in (*session.dirty, *session.deleted):
+        if not is_tenant_model(type(obj)):
+            continue
+        if type(obj).__table__.info.get("append_only"):
+            raise TenantScopeViolation(f"{type(obj).__name__} is append-only")
+        history = inspect(obj).attrs.municipality_id.history
+        if history.deleted and history.added:
+            raise TenantScopeViolation(f"{type(obj).__name__} cannot move between municipalities")
+        if not scope.includes(obj.municipality_id):
+            raise TenantScopeViolation(
+                f"cannot change {type(obj).__name__} of a municipality outside the scope"
+            )
+
+
+def _forget_rls_scope(session: Session, _transaction: object, connection: Any) -> None:
+    session.info.pop(_RLS_APPLIED, None)
+    if connection.dialect.name == "postgresql":
+        _apply_rls_scope(session, connection)
+
+
+def _apply_rls_scope(session: Session, connection: Any = None) -> None:
+    """Make ``app.municipalities`` in this transaction match the ORM's scope."""
+    bind = connection if connection is not None else session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    scope = scope_or_none()
+    value = scope.as_setting() if scope is not None else ""
+    if session.info.get(_RLS_APPLIED) == value:
+        return
+    conn = connection if connection is not None else session.connection()
+    conn.execute(text("SELECT set_config('app.municipalities', :value, true)"), {"value": value})
+    session.info[_RLS_APPLIED] = value
+
+
+__all__ = [
+    "TenantOwned",
+    "TenantScopeMissing",
+    "TenantScopeViolation",
+    "install_tenant_hooks",
+    "is_tenant_model",
+]

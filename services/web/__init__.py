@@ -1,0 +1,1 @@
+"""The shared look of every service: base layout, styles, htmx, start page."""

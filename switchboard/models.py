@@ -1,0 +1,1 @@
+"""Models of the switchboard service (its own tables arrive with #3)."""

@@ -1,0 +1,1 @@
+"""The one Celery app of Samverkan, shared by every service's ``tasks.py``."""

@@ -1,0 +1,104 @@
+"""The Celery app: configuration from settings, a queue per service, task discovery.
+
+``celery -A worker.app worker`` and ``samverkan worker`` both load this module. Each
+service's tasks live in its own ``tasks.py`` and run on its own queue, so production can
+give a busy service more workers without touching the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.schedules import crontab
+from celery.signals import worker_process_init
+from kombu import Queue
+
+from services.config import SERVICES, Settings, load_settings
+
+PLATFORM_QUEUE = "platform"
+QUEUES = (PLATFORM_QUEUE, *SERVICES)
+"""A queue per service, plus one for the platform core's own tasks."""
+
+TASK_PACKAGES = ("services", *SERVICES)
+
+celery_app = Celery("samverkan")
+
+
+def broker_transport_options(settings: Settings) -> dict[str, Any]:
+    """Transport options for the configured broker.
+
+    For Redis the visibility timeout is kept above the longest countdown any task is
+    scheduled with; otherwise Redis would hand a late-acked task to a second worker
+    before its countdown has even run out.
+    """
+    if settings.broker_url.startswith("filesystem"):
+        folder = settings.data_dir / "broker"
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    if settings.broker_url.startswith(("redis", "rediss")):
+        return {"visibility_timeout": settings.longest_task_countdown_seconds + 3600}
+    return {}
+
+
+def configure(settings: Settings) -> Celery:
+    """Apply ``settings`` to the Celery app (at import, and again by tests)."""
+    celery_app.conf.update(
+        broker_url=settings.broker_url,
+        result_backend=settings.result_backend,
+        broker_transport_options=broker_transport_options(settings),
+        result_backend_transport_options=broker_transport_options(settings)
+        if settings.result_backend.startswith("redis") else {},
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_default_queue=PLATFORM_QUEUE,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_routes=[_route_by_package],
+        task_acks_late=False,
+        task_reject_on_worker_lost=False,
+        task_track_started=True,
+        result_expires=7 * 24 * 3600,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        timezone="Europe/Stockholm",
+        enable_utc=True,
+        beat_schedule={
+            "purge-expired-credentials": {
+                "task": "services.tasks.purge_expired_credentials",
+                "schedule": crontab(minute=17, hour=3),
+            },
+        },
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        samverkan_settings=settings,
+    )
+    return celery_app
+
+
+def settings_of(app: Celery) -> Settings:
+    """The Samverkan settings the Celery app was configured with."""
+    return app.conf.samverkan_settings
+
+
+def _route_by_package(name: str, *_args: Any, **_kwargs: Any) -> dict[str, str]:
+    package = name.split(".", 1)[0]
+    return {"queue": package if package in SERVICES else PLATFORM_QUEUE}
+
+
+@worker_process_init.connect
+def _forget_parent_connections(**_kwargs: Any) -> None:
+    # A forked worker must not share the parent's pooled database connections.
+    from services.settings_ext import dispose_engines
+
+    dispose_engines()
+
+
+configure(load_settings())
+celery_app.autodiscover_tasks(list(TASK_PACKAGES), force=False)
