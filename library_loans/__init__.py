@@ -9,7 +9,7 @@ from services.factory import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The library_loans service as its own Flask app (gunicorn runs ``library_loans:create_app()``)."""
+    """The library_loans service as its own Flask app (what gunicorn runs in production)."""
     from library_loans.api import blueprint as api_blueprint
     from library_loans.web import blueprint as web_blueprint
 

@@ -9,7 +9,7 @@ from services.factory import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The procurement service as its own Flask app (gunicorn runs ``procurement:create_app()``)."""
+    """The procurement service as its own Flask app (what gunicorn runs in production)."""
     from procurement.api import blueprint as api_blueprint
     from procurement.web import blueprint as web_blueprint
 

@@ -14,5 +14,7 @@ def home() -> str:
     return render_template(
         "service_home.html",
         title=_l("Upphandling"),
-        description=_l("Samordnade upphandlingar där varje kommun själv ansluter och skriver under."),
+        description=_l(
+            "Samordnade upphandlingar där varje kommun själv ansluter och skriver under."
+        ),
     )

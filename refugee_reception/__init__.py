@@ -9,7 +9,7 @@ from services.factory import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The refugee_reception service as its own Flask app (gunicorn runs ``refugee_reception:create_app()``)."""
+    """The refugee_reception service as its own Flask app (what gunicorn runs in production)."""
     from refugee_reception.api import blueprint as api_blueprint
     from refugee_reception.web import blueprint as web_blueprint
 

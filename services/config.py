@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-DEVELOPMENT_SECRET_KEY = "samverkan-development-secret-do-not-use-in-production"
+DEVELOPMENT_SECRET_KEY = "samverkan-development-secret-do-not-use-in-production"  # noqa: S105
 
 SERVICES = ("switchboard", "library_loans", "refugee_reception", "procurement")
 """The service packages, in the order the start page lists them."""

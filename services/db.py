@@ -53,7 +53,7 @@ class Base(DeclarativeBase):
     """Declarative base for every Samverkan model."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime, uuid.UUID: Uuid}
+    type_annotation_map = {datetime: UtcDateTime, uuid.UUID: Uuid}  # noqa: RUF012
 
 
 class HasId:

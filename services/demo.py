@@ -28,7 +28,7 @@ from services.tenancy.operations import (
 )
 
 REFERENCE_CSV = Path(__file__).parent / "reference" / "municipalities.csv"
-DEMO_PASSWORD = "samverkan-demo"
+DEMO_PASSWORD = "samverkan-demo"  # noqa: S105 - printed for the demo on purpose
 DEMO_MUNICIPALITIES = ("umea", "bjurholm", "vannas")
 """Every role has a demo user in each of these (Örnsköldsvik gets an operator too)."""
 

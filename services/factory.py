@@ -37,7 +37,6 @@ log = logging.getLogger("samverkan.requests")
 WEB_DIR = Path(__file__).parent / "web"
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 LOCALES = ("sv", "en")
-_SCOPE_TOKEN = "samverkan_scope_token"
 
 
 def create_service_app(

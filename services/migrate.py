@@ -38,6 +38,7 @@ def alembic_config(package: str, database_url: str) -> Config:
     folder = Path(module.__file__).parent / "migrations"  # type: ignore[arg-type]
     config = Config()
     config.set_main_option("script_location", str(folder))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(folder / "versions"))
     config.attributes["samverkan_package"] = package
     config.attributes["samverkan_database_url"] = database_url

@@ -9,7 +9,7 @@ from services.factory import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The switchboard service as its own Flask app (gunicorn runs ``switchboard:create_app()``)."""
+    """The switchboard service as its own Flask app (what gunicorn runs in production)."""
     from switchboard.api import blueprint as api_blueprint
     from switchboard.web import blueprint as web_blueprint
 

@@ -7,6 +7,7 @@ give a busy service more workers without touching the others.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -49,6 +50,8 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
 
 def configure(settings: Settings) -> Celery:
     """Apply ``settings`` to the Celery app (at import, and again by tests)."""
+    if settings.result_backend.startswith("file://"):
+        Path(settings.result_backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     celery_app.conf.update(
         broker_url=settings.broker_url,
         result_backend=settings.result_backend,

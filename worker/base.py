@@ -17,6 +17,7 @@ context and the session, whatever happened.
 from __future__ import annotations
 
 import contextvars
+import functools
 import smtplib
 import uuid
 from collections.abc import Callable
@@ -71,19 +72,28 @@ class TenantTask(Task):
         headers.setdefault(REQUEST_HEADER, requestcontext.current_request_id())
         return super().apply_async(args, kwargs, headers=headers, **options)
 
-    def send_after_commit(self, session: Session, *args: Any, **kwargs: Any) -> None:
-        """Queue the task once ``session``'s transaction commits (never if it rolls back)."""
+    def send_after_commit(self, session: Session, *args: Any, **kwargs: Any) -> str:
+        """Queue the task once ``session``'s transaction commits (never if it rolls back).
+
+        Returns the id the task will have, so a caller can follow its result.
+        """
         scope = scope_or_none()
         request_id = requestcontext.current_request_id()
+        task_id = str(uuid.uuid4())
+        if not session.in_transaction():
+            # Tie the send to a transaction now, so that rolling it back drops the send
+            # even when nothing has been read or written yet.
+            session.begin()
 
         def send(_session: Session) -> None:
             headers = {REQUEST_HEADER: request_id}
             if scope is not None:
                 headers[SCOPE_HEADER] = _scope_to_message(scope)
-            self.apply_async(args, kwargs, headers=headers)
+            self.apply_async(args, kwargs, headers=headers, task_id=task_id)
 
         event.listen(session, "after_commit", send, once=True)
-        event.listen(session, "after_rollback", lambda _s: _forget(session, send), once=True)
+        event.listen(session, "after_soft_rollback", functools.partial(_forget, send=send))
+        return task_id
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from services.platform import worker_flask_app
@@ -160,6 +170,10 @@ def _scope_from_message(data: dict[str, Any] | None) -> TenantScope | None:
     )
 
 
-def _forget(session: Session, send: Callable[[Session], None]) -> None:
+def _forget(session: Session, previous_transaction: Any, *, send: Callable[..., None]) -> None:
+    # Any rollback of the outermost transaction drops the send, even one that finds no
+    # transaction begun yet (which "after_rollback" would not report).
+    if previous_transaction.parent is not None:
+        return
     if event.contains(session, "after_commit", send):
         event.remove(session, "after_commit", send)

@@ -1,4 +1,4 @@
-"""Alembic environment of refugee_reception (version table ``alembic_version_refugee_reception``)."""
+"""Alembic environment of refugee_reception (its own version table)."""
 
 from alembic import context
 

@@ -17,7 +17,7 @@ from services.identity.passwords import hash_secret, needs_rehash, verify_secret
 from services.identity.principal import Grant, Principal
 from services.tenancy.models import Municipality
 
-TOKEN_PREFIX = "svk_"
+TOKEN_PREFIX = "svk_"  # noqa: S105 - a prefix that makes leaked tokens easy to scan for
 
 
 class IdentityError(ValueError):

@@ -67,7 +67,9 @@ def add_municipality(
     return municipality
 
 
-def set_population(session: Session, municipality: Municipality, year: int, population: int) -> None:
+def set_population(
+    session: Session, municipality: Municipality, year: int, population: int
+) -> None:
     """Record ``municipality``'s population for ``year`` (replacing an earlier figure)."""
     if population < 0:
         raise MunicipalityError("population", "must not be negative")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, event, inspect, text
+from sqlalchemy import ForeignKey, Table, event, inspect, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -21,6 +21,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
 from services.ids import uuid7
 from services.tenancy.scope import (
@@ -74,9 +75,15 @@ def _filter_statement(state: ORMExecuteState) -> None:
     if state.is_column_load or state.is_relationship_load:
         # Criteria added to the parent statement propagate to these loads already.
         return
-    if not any(is_tenant_model(mapper.class_) for mapper in state.all_mappers):
+    scope = scope_or_none()
+    if scope is None:
+        if _touches_tenant_tables(state.statement):
+            current_scope()  # raises TenantScopeMissing
         return
-    ids = tuple(current_scope().municipality_ids)
+    # Added to every statement, not only those whose entities are tenant models: a
+    # ``select(func.count()).select_from(Model)`` names no entity in its columns, and the
+    # criteria apply wherever the model appears (FROM, joins, subqueries, aliases).
+    ids = tuple(scope.municipality_ids)
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantOwned,
@@ -86,9 +93,29 @@ def _filter_statement(state: ORMExecuteState) -> None:
     )
 
 
+def _touches_tenant_tables(statement: Any) -> bool:
+    names = _tenant_table_names()
+    return any(
+        isinstance(table, Table) and table.name in names
+        for table in find_tables(statement, include_crud=True, include_joins=True)
+    )
+
+
+def _tenant_table_names() -> frozenset[str]:
+    from services.db import Base
+
+    return frozenset(
+        mapper.local_table.name
+        for mapper in Base.registry.mappers
+        if is_tenant_model(mapper.class_)
+    )
+
+
 def _check_writes(session: Session, _context: object, _instances: object) -> None:
     tenant_changes = [
-        obj for obj in (*session.new, *session.dirty, *session.deleted) if is_tenant_model(type(obj))
+        obj
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if is_tenant_model(type(obj))
     ]
     if not tenant_changes:
         return

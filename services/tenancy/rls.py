@@ -9,7 +9,7 @@ empty setting admits nothing: the database fails closed as the ORM does.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Table, inspect, text
 
 from services.db import Base
 from services.tenancy.orm import is_tenant_model
@@ -33,7 +33,9 @@ def secure_database(connection: Connection, app_role: str) -> list[str]:
     """Create the app role if missing, grant it table rights and apply RLS (idempotent).
 
     Runs as the owner after every ``samverkan db upgrade``; returns the tenant tables
-    secured. Append-only tables (``__append_only__``) get no UPDATE or DELETE right at all.
+    secured. Tables the metadata knows but the database does not yet have (a package
+    not migrated yet) are left for the upgrade that creates them. Append-only tables
+    (``info={"append_only": True}``, the audit log) get no UPDATE or DELETE right at all.
     """
     role = _quote(connection, app_role)
     exists = connection.execute(
@@ -42,13 +44,20 @@ def secure_database(connection: Connection, app_role: str) -> list[str]:
     if not exists:
         connection.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"))
     connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+    existing = set(inspect(connection).get_table_names())
     for table in Base.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
         name = _quote(connection, table.name)
-        rights = "SELECT, INSERT" if _append_only(table) else "SELECT, INSERT, UPDATE, DELETE"
+        rights = "SELECT, INSERT"
+        if not _append_only(table):
+            rights += ", UPDATE, DELETE"
         connection.execute(text(f"REVOKE ALL ON {name} FROM {role}"))
         connection.execute(text(f"GRANT {rights} ON {name} TO {role}"))
     secured = []
     for table in tenant_tables():
+        if table.name not in existing:
+            continue
         _apply_policies(connection, table)
         secured.append(table.name)
     return secured
@@ -63,7 +72,9 @@ def _apply_policies(connection: Connection, table: Table) -> None:
     if _append_only(table):
         # The audit log: read only your scope, but append entries about any municipality
         # (an operator crossing tenants is recorded under the municipality concerned).
-        connection.execute(text(f"CREATE POLICY tenant_read ON {name} FOR SELECT USING ({IN_SCOPE})"))
+        connection.execute(
+            text(f"CREATE POLICY tenant_read ON {name} FOR SELECT USING ({IN_SCOPE})")
+        )
         connection.execute(
             text(f"CREATE POLICY append_anywhere ON {name} FOR INSERT WITH CHECK (true)")
         )

@@ -1,0 +1,38 @@
+"""The platform answers: health, readiness, OpenAPI, tokens and the error format."""
+
+from __future__ import annotations
+
+import pytest
+
+SERVICE_PREFIXES = ["", "/switchboard", "/library", "/refugee-reception", "/procurement"]
+
+
+@pytest.mark.parametrize("prefix", SERVICE_PREFIXES)
+def test_every_service_is_healthy_ready_and_documented(client, prefix):
+    assert client.get(f"{prefix}/healthz").json["status"] == "ok"
+    ready = client.get(f"{prefix}/readyz")
+    assert ready.status_code == 200, ready.json
+    assert ready.json["checks"]["database"]["ok"] and ready.json["checks"]["broker"]["ok"]
+    spec = client.get(f"{prefix}/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json["openapi"].startswith("3.")
+    docs = client.get(f"{prefix}/api/docs", headers={"Accept": "text/html"})
+    assert docs.status_code == 200
+    assert "/healthz" in docs.get_data(as_text=True)
+
+
+def test_a_token_from_username_and_password_authenticates_the_api(client, make_staff):
+    make_staff("anna", "umea", ("librarian", "umea"))
+    issued = client.post("/api/tokens", json={"username": "anna",
+                                              "password": "correct horse battery"})
+    assert issued.status_code == 201
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {issued.json['token']}"})
+    assert me.json["municipality"] == "umea"
+    assert me.json["grants"] == [{"role": "librarian", "scope": "umea"}]
+
+
+def test_a_missing_field_is_named_in_a_422(client):
+    reply = client.post("/api/tokens", json={"username": "anna"})
+    assert reply.status_code == 422
+    missing = ["Missing data for required field."]
+    assert reply.json["error"]["fields"] == {"json": {"password": missing}}
