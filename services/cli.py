@@ -111,15 +111,20 @@ def serve(service: str, port: int, host: str) -> None:
 @click.option("--queues", "-Q", default=None,
               help="Comma-separated queues to consume (default: every service's queue).")
 @click.option("--concurrency", "-c", default=2, show_default=True, help="Worker processes.")
+@click.option("--hostname", "-n", default=None,
+              help="Node name, unique per worker (default: celery@<host>).")
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(queues: str | None, concurrency: int, loglevel: str) -> None:
+def worker(queues: str | None, concurrency: int, hostname: str | None, loglevel: str) -> None:
     """Run a Celery worker for the configured broker."""
     from worker.app import QUEUES, celery_app
 
-    celery_app.worker_main([
+    arguments = [
         "worker", f"--queues={queues or ','.join(QUEUES)}", f"--concurrency={concurrency}",
         f"--loglevel={loglevel}", "--without-gossip", "--without-mingle",
-    ])
+    ]
+    if hostname:
+        arguments.append(f"--hostname={hostname}")
+    celery_app.worker_main(arguments)
 
 
 @main.command()

@@ -68,6 +68,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 class TestDatabase:
     """Where the run's database lives: the owner's URL and the app's."""
 
+    __test__ = False
+
     owner_url: str
     app_url: str
     dialect: str

@@ -35,12 +35,13 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
     """
     if settings.broker_url.startswith("filesystem"):
         folder = settings.data_dir / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     if settings.broker_url.startswith(("redis", "rediss")):
@@ -63,7 +64,7 @@ def configure(settings: Settings) -> Celery:
         result_serializer="json",
         accept_content=["json"],
         task_default_queue=PLATFORM_QUEUE,
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name, routing_key=name) for name in QUEUES],
         task_routes=[_route_by_package],
         task_acks_late=False,
         task_reject_on_worker_lost=False,
