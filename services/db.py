@@ -82,8 +82,10 @@ def make_engine(url: str, **options: object) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:
-    """A session factory bound to ``engine``; objects stay readable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """A factory of tenant-enforcing sessions on ``engine``; objects stay readable after commit."""
+    from services.tenancy.orm import TenantSession
+
+    return sessionmaker(bind=engine, class_=TenantSession, expire_on_commit=False)
 
 
 def _configure_sqlite_connection(dbapi_connection: object, _record: object) -> None:

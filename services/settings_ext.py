@@ -11,7 +11,6 @@ from sqlalchemy.orm import sessionmaker
 
 from services.config import Settings
 from services.db import make_engine, make_session_factory
-from services.tenancy import install_tenant_hooks
 
 _engines: dict[str, Engine] = {}
 _engines_lock = Lock()
@@ -42,10 +41,8 @@ def shared_engine(url: str) -> Engine:
 
 
 def session_factory_for(settings: Settings) -> sessionmaker:
-    """A session factory on the app database with the tenant hooks installed."""
-    factory = make_session_factory(shared_engine(settings.database_url))
-    install_tenant_hooks(factory)
-    return factory
+    """A session factory on the app database (its sessions carry the tenant hooks)."""
+    return make_session_factory(shared_engine(settings.database_url))
 
 
 def dispose_engines() -> None:

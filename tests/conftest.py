@@ -153,6 +153,18 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_scope_left_behind() -> Iterator[None]:
+    """A tenant scope must never outlive the request, task or block that set it."""
+    from services.tenancy import clear_scope, scope_or_none
+
+    assert scope_or_none() is None, "an earlier test left a tenant scope set"
+    yield
+    leaked = scope_or_none()
+    clear_scope()
+    assert leaked is None, f"the test left a tenant scope set: {leaked}"
+
+
 def wipe_database(engine: Engine) -> None:
     """Delete every row of every table, the append-only audit log included."""
     with engine.begin() as connection:

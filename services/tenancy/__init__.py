@@ -1,6 +1,6 @@
 """Tenancy: municipalities as tenants, the tenant scope and its enforcement."""
 
-from services.tenancy.orm import TenantOwned, install_tenant_hooks, is_tenant_model
+from services.tenancy.orm import TenantOwned, TenantSession, is_tenant_model
 from services.tenancy.scope import (
     TenantScope,
     TenantScopeMissing,
@@ -18,7 +18,7 @@ __all__ = [
     "TenantScopeViolation",
     "clear_scope",
     "current_scope",
-    "install_tenant_hooks",
+    "TenantSession",
     "is_tenant_model",
     "scope_or_none",
     "tenant_scope",

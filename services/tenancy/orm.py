@@ -55,12 +55,13 @@ class TenantOwned:
         return mapped_column(primary_key=True, default=uuid7)
 
 
-def install_tenant_hooks(session_class: type[Session] | Any) -> None:
-    """Attach the tenant hooks to a Session class or sessionmaker (idempotent)."""
-    if not event.contains(session_class, "do_orm_execute", _filter_statement):
-        event.listen(session_class, "do_orm_execute", _filter_statement)
-        event.listen(session_class, "before_flush", _check_writes)
-        event.listen(session_class, "after_begin", _forget_rls_scope)
+class TenantSession(Session):
+    """The session every Samverkan process uses: the tenant hooks are part of its class.
+
+    Hooks on the class (not on each sessionmaker) cannot be forgotten or lost: a
+    listener registered per factory is keyed by the factory's id(), and a new factory
+    that happens to reuse a collected one's address would look "already hooked".
+    """
 
 
 def is_tenant_model(cls: type) -> bool:
@@ -169,10 +170,14 @@ def _apply_rls_scope(session: Session, connection: Any = None) -> None:
     session.info[_RLS_APPLIED] = value
 
 
+event.listen(TenantSession, "do_orm_execute", _filter_statement)
+event.listen(TenantSession, "before_flush", _check_writes)
+event.listen(TenantSession, "after_begin", _forget_rls_scope)
+
 __all__ = [
     "TenantOwned",
     "TenantScopeMissing",
     "TenantScopeViolation",
-    "install_tenant_hooks",
+    "TenantSession",
     "is_tenant_model",
 ]
