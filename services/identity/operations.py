@@ -139,14 +139,17 @@ def revoke_token(session: Session, token: ApiToken, *, revoked_by: str) -> None:
 
 def principal_for(session: Session, user: User) -> Principal:
     """The principal a request made by ``user`` runs as."""
-    slug = session.scalar(
-        select(Municipality.slug).where(Municipality.id == user.home_municipality_id)
-    )
+    slug, name = session.execute(
+        select(Municipality.slug, Municipality.name).where(
+            Municipality.id == user.home_municipality_id
+        )
+    ).one()
     return Principal(
         user_id=user.id,
         username=user.username,
         home_municipality_id=user.home_municipality_id,
-        home_municipality_slug=slug or "",
+        home_municipality_slug=slug,
+        home_municipality_name=name,
         grants=tuple(Grant(g.role, g.municipality_id) for g in user.grants),
         locale=user.locale,
     )

@@ -26,6 +26,7 @@ class Principal:
     home_municipality_slug: str
     grants: tuple[Grant, ...]
     locale: str = "sv"
+    home_municipality_name: str = ""
 
     def has_role(self, role: str, municipality_id: uuid.UUID | None = None) -> bool:
         """Whether the principal holds ``role`` (in ``municipality_id``, when given)."""
