@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from services.identity.operations import IdentityError
 from services.tenancy.crossing import CrossingDenied
 from services.tenancy.operations import MunicipalityError
-from services.tenancy.scope import TenantScopeViolation
+from services.tenancy.scope import TenantScopeMissing, TenantScopeViolation
 
 log = logging.getLogger("samverkan.errors")
 
@@ -93,6 +93,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(IdentityError, _field_error)
     app.register_error_handler(MunicipalityError, _field_error)
     app.register_error_handler(TenantScopeViolation, _forbidden)
+    app.register_error_handler(TenantScopeMissing, _scope_missing)
     app.register_error_handler(CrossingDenied, _forbidden)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(Exception, _unexpected)
@@ -128,6 +129,16 @@ def _field_error(error: IdentityError | MunicipalityError) -> Response:
 
 def _forbidden(error: Exception) -> Response:
     return error_response(403, str(error))
+
+
+def _scope_missing(error: TenantScopeMissing) -> Response:
+    # An anonymous caller reached tenant data: the layer failed closed, and what the
+    # caller needs to hear is that this needs a login. With a principal it is our bug.
+    from services.context import current_principal
+
+    if current_principal() is None:
+        return error_response(401, "Log in, or send a bearer token in the Authorization header.")
+    return _unexpected(error)
 
 
 def _integrity_error(error: IntegrityError) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select, update
 
@@ -52,6 +52,7 @@ def test_the_harness_catches_routes_that_leak(migrated, db, owner_engine, munici
     assert ("seen", "GET", "rows") in found
     assert ("counted", "GET", "count") in found
     assert ("changed", "POST", "rename") in found
+    assert ("crashed", "POST", "crash") in found
     assert {v.url.split("/")[2] for v in violations} == {"leak"}, "only planted routes leak"
     assert not any(v.url.startswith("/api/leak/own") for v in violations)
 
@@ -88,6 +89,10 @@ def _plant_leaks(app) -> None:
             db_session().execute(update(Note).where(Note.id == note_id).values(text="renamed"))
             db_session().flush()
         return jsonify(ok=True)
+
+    @blueprint.route("/crash", methods=["POST"])
+    def crash():
+        return jsonify(text=request.get_json()["text"])  # KeyError on {}: a 500
 
     @blueprint.route("/own")
     def own():

@@ -10,6 +10,8 @@ exists. For every route, every role (granted in A only) and anonymous callers:
   "exists") differs between the two rounds.
 * **changed** — no POST, PUT, PATCH or DELETE by A, aimed at B's ids or naming B in its
   body, changes any of B's rows (compared row by row, as the owner, before and after).
+* **crashed** — no request the harness makes (B's ids, empty or foreign bodies, a body
+  that is not JSON at all) is answered with a 5xx: bad input is the caller's 4xx.
 
 A service adds what its data looks like with a *seeder*: a function that creates a few
 representative rows for a municipality and returns marker strings found only in them.
@@ -143,6 +145,8 @@ class IsolationHarness:
             for url in self._urls(prefix, app, rule, other_ids):
                 for actor in actors:
                     response = client.get(url, headers={**actor.headers, "Accept": "*/*"})
+                    if response.status_code >= 500:
+                        violations.append(_crash("GET", url, actor, response))
                     body = _normalise(response.get_data(as_text=True))
                     answers[("GET", url, actor.name)] = (response.status_code, body)
                     leaked = self._leaked_in(body, other_ids)
@@ -155,15 +159,23 @@ class IsolationHarness:
                         actors: list[Actor]) -> list[Violation]:
         violations = []
         other_ids = self._other_ids()
-        bodies = [{}, {"municipality": self.other.slug, "municipality_id": str(self.other.id)}]
+        bodies: list[Any] = [
+            {},
+            {"municipality": self.other.slug, "municipality_id": str(self.other.id)},
+            "{not json",
+        ]
         for prefix, app, rule in routes:
             for method in sorted((rule.methods or set()) & set(MUTATING)):
                 for url in self._urls(prefix, app, rule, other_ids, one_per_table=True):
                     for actor in actors:
                         for body in bodies:
                             before = self._snapshot_of_other()
-                            response = client.open(url, method=method, json=body,
-                                                   headers=actor.headers)
+                            sent = {"json": body} if isinstance(body, dict) else {
+                                "data": body, "content_type": "application/json"}
+                            response = client.open(url, method=method, headers=actor.headers,
+                                                   **sent)
+                            if response.status_code >= 500:
+                                violations.append(_crash(method, url, actor, response))
                             if self._snapshot_of_other() != before:
                                 violations.append(Violation(
                                     "changed", method, url, actor.name,
@@ -261,6 +273,11 @@ def seed_core(session: Session, municipality: Municipality) -> list[str]:
     record(session, "isolation.seeded", municipality_id=municipality.id, actor=marker,
            subject=marker, details={"marker": marker})
     return [marker]
+
+
+def _crash(method: str, url: str, actor: Actor, response: Any) -> Violation:
+    return Violation("crashed", method, url, actor.name,
+                     f"status {response.status_code}: {response.get_data(as_text=True)[:200]}")
 
 
 def _existing_tables(connection: Any) -> list[Table]:
