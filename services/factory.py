@@ -185,6 +185,13 @@ def _close_request(_error: BaseException | None) -> None:
     requestcontext.clear()
 
 
+@limiter.request_filter
+def _is_health_probe() -> bool:
+    # No limit applies to a probe, and a load balancer's probe must never be throttled;
+    # saying so up front spares the limiter resolving (no) limits on every probe.
+    return request.endpoint in _PROBE_ENDPOINTS
+
+
 def _select_locale() -> str:
     from services.context import current_principal
 
@@ -202,6 +209,8 @@ def _check_csrf() -> None:
     # adds a bearer token, and it cannot send a JSON body to another origin without a CORS
     # preflight, which no Samverkan service answers. Forms (and htmx posts) must carry the
     # token, in the form field or the X-CSRFToken header.
+    if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+        return  # what protect() would conclude for GET and HEAD, without reading headers first
     if request.headers.get("Authorization", "").lower().startswith("bearer ") or request.is_json:
         return
     csrf: CSRFProtect = current_app.extensions["csrf"]
@@ -209,5 +218,6 @@ def _check_csrf() -> None:
         csrf.protect(apply_exemptions=True)
 
 
-_UNAUTHENTICATED_ENDPOINTS = {"health.healthz", "health.readyz", "api-docs.openapi_json"}
-_QUIET_ENDPOINTS = {"health.healthz", "health.readyz", "static"}
+_PROBE_ENDPOINTS = {"health.healthz", "health.readyz"}
+_UNAUTHENTICATED_ENDPOINTS = {*_PROBE_ENDPOINTS, "api-docs.openapi_json"}
+_QUIET_ENDPOINTS = {*_PROBE_ENDPOINTS, "static"}

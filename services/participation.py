@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from services.context import db_session
-from services.platform.schemas import MunicipalitySchema
+from services.platform.schemas import MunicipalitySchema, describe_municipality
 from services.tenancy.operations import participants
 
 
@@ -20,8 +20,6 @@ def participation_blueprint(service: str) -> Blueprint:
     @blueprint.response(200, MunicipalitySchema(many=True))
     def list_participants() -> list[dict[str, Any]]:
         """The municipalities that have joined this service (public)."""
-        from services.platform.api import describe_municipality
-
         return [describe_municipality(m) for m in participants(db_session(), service)]
 
     return blueprint

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect, make_url, pool, text
@@ -295,3 +296,29 @@ def notes_table(owner_engine: Engine, migrated: Settings) -> type:
 
     create_notes_table(owner_engine, migrated)
     return Note
+
+
+@pytest.fixture
+def count_queries(migrated: Settings) -> Callable[..., Any]:
+    """Count the SQL statements a block sends: ``with count_queries() as counted: ...``."""
+    import contextlib
+
+    from sqlalchemy import event
+
+    engine = shared_engine(migrated.database_url)
+
+    @contextlib.contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+            if not statement.lstrip().upper().startswith(("SELECT SET_CONFIG", "PRAGMA")):
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+
+    return counting

@@ -36,3 +36,16 @@ def test_a_missing_field_is_named_in_a_422(client):
     assert reply.status_code == 422
     missing = ["Missing data for required field."]
     assert reply.json["error"]["fields"] == {"json": {"password": missing}}
+
+
+def test_listing_municipalities_costs_the_same_few_queries_however_many_there_are(
+    client, count_queries, make_staff
+):
+    staff = make_staff("anna", "umea", ("librarian", "umea"))
+    for path in ("/api/municipalities", "/switchboard/api/participants"):
+        client.get(path, headers=staff.headers)  # warm: the token's last use is noted once
+        with count_queries() as counted:
+            assert len(client.get(path, headers=staff.headers).json) >= 6
+        # token + user + grants + principal's municipality, then the list and its two
+        # eager loads: no query per municipality.
+        assert len(counted) <= 7, counted

@@ -29,6 +29,7 @@ from services.platform.schemas import (
     NewTokenSchema,
     TokenRequestSchema,
     TokenSchema,
+    describe_municipality,
 )
 from services.ratelimit import limit_login_attempts
 from services.settings_ext import extension
@@ -144,20 +145,6 @@ def municipalities() -> list[dict[str, Any]]:
     """The cooperation's municipalities and the services each takes part in (public)."""
     rows = list_municipalities(db_session())
     return [describe_municipality(municipality) for municipality in rows]
-
-
-def describe_municipality(municipality: Municipality) -> dict[str, Any]:
-    latest = municipality.populations[-1] if municipality.populations else None
-    return {
-        "slug": municipality.slug,
-        "scb_code": municipality.scb_code,
-        "name": municipality.name,
-        "county": municipality.county,
-        "joined_on": municipality.joined_on,
-        "population": latest.population if latest else None,
-        "population_year": latest.year if latest else None,
-        "services": {p.service: p.level for p in municipality.participations},
-    }
 
 
 def _slugs_by_id() -> dict[uuid.UUID | None, str]:

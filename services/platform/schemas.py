@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
+
+from services.tenancy.models import Municipality
 
 
 class GrantSchema(Schema):
@@ -90,3 +94,18 @@ class MunicipalitySchema(Schema):
     population = fields.Integer(allow_none=True)
     population_year = fields.Integer(allow_none=True)
     services = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+def describe_municipality(municipality: Municipality) -> dict[str, Any]:
+    """A municipality as MunicipalitySchema describes it, with its latest population."""
+    latest = municipality.populations[-1] if municipality.populations else None
+    return {
+        "slug": municipality.slug,
+        "scb_code": municipality.scb_code,
+        "name": municipality.name,
+        "county": municipality.county,
+        "joined_on": municipality.joined_on,
+        "population": latest.population if latest else None,
+        "population_year": latest.year if latest else None,
+        "services": {p.service: p.level for p in municipality.participations},
+    }

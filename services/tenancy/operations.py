@@ -136,6 +136,10 @@ def participants(session: Session, service: str) -> list[Municipality]:
             select(Municipality)
             .join(ServiceParticipation)
             .where(ServiceParticipation.service == service)
+            .options(
+                selectinload(Municipality.populations),
+                selectinload(Municipality.participations),
+            )
             .order_by(Municipality.slug)
         )
     )
