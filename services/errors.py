@@ -48,9 +48,10 @@ class ApiError(Exception):
 
     def __init__(
         self, status: int, message: str, *, field: str | None = None, location: str = "json",
-        code: str | None = None,
+        code: str | None = None, headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
+        self.headers = headers or {}
         self.status = status
         self.message = message
         self.field = field
@@ -100,7 +101,8 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _api_error(error: ApiError) -> Response:
-    return error_response(error.status, error.message, code=error.code, fields=error.fields())
+    return error_response(error.status, error.message, code=error.code, fields=error.fields(),
+                          headers=error.headers)
 
 
 def _http_exception(error: HTTPException) -> Response:

@@ -25,8 +25,7 @@ from services.errors import register_error_handlers
 from services.health import health_blueprint
 from services.identity.auth import authenticate_request
 from services.logs import configure_logging
-from services.ratelimit import limiter
-from services.security import add_security_headers
+from services.security import CachedSigningSessionInterface, add_security_headers
 from services.settings_ext import Samverkan, session_factory_for
 from services.tenancy import clear_scope, tenant_scope
 from services.web.apidocs import blueprint as api_docs_blueprint
@@ -76,8 +75,6 @@ def create_service_app(
         OPENAPI_JSON_PATH="openapi.json",
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS_DIR),
-        RATELIMIT_STORAGE_URI=settings.rate_limit_storage_url,
-        RATELIMIT_HEADERS_ENABLED=True,
         API_SPEC_OPTIONS={
             "components": {
                 "securitySchemes": {
@@ -95,11 +92,11 @@ def create_service_app(
         engine=session_factory.kw["bind"],
         session_factory=session_factory,
     )
+    app.session_interface = CachedSigningSessionInterface()
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
 
     Babel(app, locale_selector=_select_locale)
     CSRFProtect(app)
-    limiter.init_app(app)
     register_layout(app, service)
 
     api = Api(app)
@@ -183,13 +180,6 @@ def _close_request(_error: BaseException | None) -> None:
         scope_manager.__exit__(None, None, None)
     clear_scope()
     requestcontext.clear()
-
-
-@limiter.request_filter
-def _is_health_probe() -> bool:
-    # No limit applies to a probe, and a load balancer's probe must never be throttled;
-    # saying so up front spares the limiter resolving (no) limits on every probe.
-    return request.endpoint in _PROBE_ENDPOINTS
 
 
 def _select_locale() -> str:
