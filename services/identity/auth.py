@@ -7,10 +7,7 @@ process at once.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
 
 from flask import Response, current_app, request
 from sqlalchemy.orm import Session
@@ -23,9 +20,6 @@ from services.identity.principal import Principal
 
 SESSION_COOKIE = "samverkan_session"
 _LAST_USED_GRANULARITY = timedelta(minutes=5)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def authenticate_request(session: Session) -> Principal | None:
     """The principal behind this request's bearer token or session cookie, if any.
@@ -69,25 +63,6 @@ def end_web_session(session: Session, response: Response) -> None:
         if token is not None:
             token.revoked_at = clock.now()
     response.delete_cookie(SESSION_COOKIE, path="/")
-
-
-def requires_role(*roles: str) -> Callable[[F], F]:
-    """Let a view run only for a principal holding one of ``roles`` (in any municipality)."""
-
-    def decorate(view: F) -> F:
-        @functools.wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            from services.context import require_principal
-
-            principal = require_principal()
-            if not any(principal.has_role(role) for role in roles):
-                raise ApiError(403, f"This needs one of the roles: {', '.join(roles)}.")
-            return view(*args, **kwargs)
-
-        guarded.required_roles = roles  # type: ignore[attr-defined]
-        return guarded  # type: ignore[return-value]
-
-    return decorate
 
 
 def _principal_of(session: Session, token: ApiToken) -> Principal:
