@@ -20,7 +20,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services import requestcontext
-from services.config import URL_PREFIXES, Settings, load_settings
+from services.config import Settings, load_settings
 from services.errors import register_error_handlers
 from services.health import health_blueprint
 from services.identity.auth import authenticate_request
@@ -29,7 +29,7 @@ from services.security import CachedSigningSessionInterface, add_security_header
 from services.settings_ext import Samverkan, session_factory_for
 from services.tenancy import clear_scope, tenant_scope
 from services.web.apidocs import blueprint as api_docs_blueprint
-from services.web.layout import register_layout
+from services.web.layout import LANGUAGE_COOKIE, register_layout
 
 log = logging.getLogger("samverkan.requests")
 
@@ -118,11 +118,6 @@ def create_service_app(
     return app
 
 
-def url_prefix(service: str) -> str:
-    """Where ``service`` is mounted (the same in the embedded process and behind nginx)."""
-    return URL_PREFIXES[service]
-
-
 def _open_request() -> None:
     g.samverkan_started = time.perf_counter()
     request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
@@ -185,7 +180,7 @@ def _close_request(_error: BaseException | None) -> None:
 def _select_locale() -> str:
     from services.context import current_principal
 
-    chosen = request.args.get("lang") or request.cookies.get("samverkan_lang")
+    chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LOCALES:
         return chosen
     principal = current_principal()

@@ -14,7 +14,6 @@ Tests marked ``postgres`` or ``redis`` skip visibly without those servers; with
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,22 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, make_url, pool, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 from werkzeug.test import Client
 
 from services.config import Settings, load_settings
-from services.db import READ_ONLY, Base, make_engine
+from services.db import READ_ONLY, Base, make_engine, scratch_postgres_database
 from services.demo import load_municipalities
 from services.identity.models import User
 from services.identity.operations import create_user, grant_role, issue_token
 from services.migrate import import_all_models, upgrade_all
 from services.settings_ext import dispose_engines, session_factory_for, shared_engine
 from services.tenancy.models import Municipality
+from tests.support.servers import skip_or_refuse
 
 TEST_DATABASE_URL = os.environ.get("SAMVERKAN_TEST_DATABASE_URL", "")
 TEST_BROKER_URL = os.environ.get("SAMVERKAN_TEST_BROKER_URL", "")
-REQUIRE_SERVERS = os.environ.get("SAMVERKAN_REQUIRE_SERVERS") == "1"
 PASSWORD = "correct horse battery"
 
 
@@ -48,18 +47,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         "redis": not TEST_BROKER_URL.startswith("redis"),
     }
     for marker, absent in missing.items():
-        needing = [item for item in items if item.get_closest_marker(marker)]
-        if not (absent and needing):
-            continue
-        variable = {"postgres": "SAMVERKAN_TEST_DATABASE_URL",
-                    "redis": "SAMVERKAN_TEST_BROKER_URL"}[marker]
-        if REQUIRE_SERVERS:
-            raise pytest.UsageError(
-                f"SAMVERKAN_REQUIRE_SERVERS=1 but {variable} is not set: "
-                f"{len(needing)} {marker} tests would be skipped"
-            )
-        for item in needing:
-            item.add_marker(pytest.mark.skip(reason=f"needs {marker}: set {variable}"))
+        if absent:
+            variable = {"postgres": "SAMVERKAN_TEST_DATABASE_URL",
+                        "redis": "SAMVERKAN_TEST_BROKER_URL"}[marker]
+            needing = [item for item in items if item.get_closest_marker(marker)]
+            skip_or_refuse(needing, f"{variable} is not set", marker)
 
 
 # --- the database ----------------------------------------------------------------------
@@ -83,22 +75,13 @@ def test_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestData
         path = tmp_path_factory.mktemp("db") / "samverkan-test.db"
         yield TestDatabase(f"sqlite:///{path}", f"sqlite:///{path}", "sqlite")
         return
-    server = make_url(TEST_DATABASE_URL)
-    name = f"samverkan_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(server.render_as_string(hide_password=False), poolclass=pool.NullPool,
-                        isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    owner_url = server.set(database=name)
-    app_url = owner_url.set(username="samverkan_test_app", password=None)
-    try:
-        yield TestDatabase(owner_url.render_as_string(hide_password=False),
-                           app_url.render_as_string(hide_password=False), "postgresql")
-    finally:
-        dispose_engines()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(TEST_DATABASE_URL, "samverkan_test") as owner_url:
+        app_url = owner_url.set(username="samverkan_test_app", password=None)
+        try:
+            yield TestDatabase(owner_url.render_as_string(hide_password=False),
+                               app_url.render_as_string(hide_password=False), "postgresql")
+        finally:
+            dispose_engines()  # the pooled connections must go before the database does
 
 
 @pytest.fixture(scope="session")

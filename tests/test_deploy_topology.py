@@ -33,7 +33,8 @@ import redis
 from celery import Celery
 
 from services.config import URL_PREFIXES, ConfigurationError, Settings, load_settings
-from tests.conftest import PASSWORD, REQUIRE_SERVERS, TEST_BROKER_URL, repo_root
+from tests.conftest import PASSWORD, TEST_BROKER_URL, repo_root
+from tests.support.servers import REQUIRE_SERVERS
 
 if TYPE_CHECKING:
     from tests.conftest import TestDatabase

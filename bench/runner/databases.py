@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import make_url, pool, text
+from sqlalchemy import make_url, text
 
 from services.config import Settings, load_settings
-from services.db import make_engine
+from services.db import make_engine, scratch_postgres_database
 from services.demo import load_demo_data
 from services.migrate import upgrade_all
 from services.settings_ext import dispose_engines, session_factory_for
@@ -104,24 +102,8 @@ def _database_url(dialect: str, server_url: str, folder: Path) -> Iterator[str]:
     if dialect == "sqlite":
         yield f"sqlite:///{folder / 'samverkan.db'}"
         return
-    with _postgres_database(server_url) as url:
-        yield url
-
-
-@contextlib.contextmanager
-def _postgres_database(server_url: str) -> Iterator[str]:
-    server = make_url(server_url)
-    name = f"samverkan_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(server.render_as_string(hide_password=False), poolclass=pool.NullPool,
-                        isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(server_url, "samverkan_bench") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 def _with_user(url: str, username: str) -> str:

@@ -45,11 +45,6 @@ def declare_crossing(name: str, purpose: str, *, role: str, service: str) -> Cro
     return crossing
 
 
-def declared_crossings() -> list[Crossing]:
-    """Every crossing declared so far, by name."""
-    return sorted(_REGISTRY.values(), key=lambda crossing: crossing.name)
-
-
 @contextlib.contextmanager
 def cross_tenant(
     session: Session, crossing: Crossing, principal: Principal

@@ -43,10 +43,6 @@ class Municipality(HasId, HasTimestamps, Base):
         known = [entry for entry in self.populations if entry.year <= year]
         return known[-1].population if known else None
 
-    def takes_part_in(self, service: str) -> bool:
-        """Whether this municipality has joined ``service`` (fully or in part)."""
-        return any(entry.service == service for entry in self.participations)
-
 
 class MunicipalityPopulation(Base):
     """A municipality's population in one year (cost sharing reads these)."""

@@ -101,14 +101,6 @@ def join_service(
     return participation
 
 
-def leave_service(session: Session, municipality: Municipality, service: str) -> None:
-    """Let ``municipality`` stop taking part in ``service``."""
-    for existing in list(municipality.participations):
-        if existing.service == service:
-            municipality.participations.remove(existing)
-    session.flush()
-
-
 def list_municipalities(session: Session) -> list[Municipality]:
     """Every municipality with populations and participation, in Swedish name order."""
     from services.i18n import swedish_sort_key

@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from services.config import Settings
 from tests.browser.axecore import load_axe
+from tests.support.servers import skip_or_refuse
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,22 +35,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-REQUIRE_SERVERS = os.environ.get("SAMVERKAN_REQUIRE_SERVERS") == "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip (visibly) browser tests without Chromium; on CI's strict pass, refuse instead."""
-    needing = [item for item in items if item.get_closest_marker("browser")]
     missing = _missing_browser()
-    if not (needing and missing):
-        return
-    if REQUIRE_SERVERS:
-        raise pytest.UsageError(
-            f"SAMVERKAN_REQUIRE_SERVERS=1 but {missing}: "
-            f"{len(needing)} browser tests would be skipped"
-        )
-    for item in needing:
-        item.add_marker(pytest.mark.skip(reason=f"needs a browser: {missing}"))
+    if missing:
+        needing = [item for item in items if item.get_closest_marker("browser")]
+        skip_or_refuse(needing, missing, "browser")
 
 
 def _missing_browser() -> str:
