@@ -85,7 +85,7 @@ def test_a_request_id_is_made_by_nginx_or_passed_through(topology: Topology) -> 
     passed = topology.get("/library/healthz", headers={"X-Request-Id": "complaint-2024-17"})
 
     assert passed.headers["x-request-id"] == "complaint-2024-17"
-    logged = {entry["request_id"]: entry["uri"] for entry in topology.nginx_access_log()}
+    logged = topology.nginx_logged_uris(made.headers["x-request-id"], "complaint-2024-17")
     assert logged[made.headers["x-request-id"]] == "/switchboard/healthz"
     assert logged["complaint-2024-17"] == "/library/healthz"
 
@@ -239,6 +239,21 @@ class Topology:
         """nginx's access log so far, one JSON object a line."""
         log = self.nginx_dir / "samverkan.access.log"
         return [json.loads(line) for line in log.read_text().splitlines()]
+
+    def nginx_logged_uris(self, *request_ids: str, within: float = 5.0) -> dict[str, str]:
+        """Request id → URI from the access log, once every id in ``request_ids`` is there.
+
+        nginx writes the log line after the response has gone to the client, so a test that
+        reads the log straight after its request can get there first.
+        """
+        deadline = time.monotonic() + within
+        while True:
+            logged = {entry["request_id"]: entry["uri"] for entry in self.nginx_access_log()}
+            if all(request_id in logged for request_id in request_ids):
+                return logged
+            if time.monotonic() > deadline:
+                return logged
+            time.sleep(0.05)
 
     def get_following(self, path: str, hops: int = 3) -> int:
         """The status of GET ``path`` after following up to ``hops`` same-site redirects."""
