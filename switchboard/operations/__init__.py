@@ -1,0 +1,1 @@
+"""Operations of the switchboard: plain functions that change models and flush."""

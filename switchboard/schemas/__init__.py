@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the switchboard API, one module per feature."""

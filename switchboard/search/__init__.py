@@ -1,0 +1,226 @@
+"""One search box for the operator: names, nicknames, units, keywords, titles, numbers.
+
+Ranking, best first: an exact word beats a prefix beats a Swedish spelling variant beats
+a one-letter typo; a word as written ("Åsa") beats the same word folded ("Asa"); a match
+in a name beats one in a keyword, a title or a unit. Every result says which fields it
+matched on, and how available the person or unit is right now.
+"""
+
+from __future__ import annotations
+
+import bisect
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rapidfuzz.distance import OSA
+from sqlalchemy.orm import Session
+
+from services import clock
+from services.tenancy import current_scope
+from switchboard.numbers import query_digits
+from switchboard.operations.presence import opening_status
+from switchboard.search.index import FIELD_WEIGHTS, Entry, MunicipalityIndex, indexes_for
+from switchboard.search.text import TYPO_MIN_LENGTH, deletions, fold, phonetic, words
+
+MAX_LIMIT = 100
+MAX_TERMS = 8
+_PREFIX_BUDGET = 4000
+"""Postings a one- or two-letter prefix may expand to before the rest is left out."""
+_DIGIT_HITS = 500
+_LEFT_PENALTY = 15.0
+
+
+@dataclass
+class Hit:
+    """A ranked match: the entry, its municipality's index, its score and matched fields."""
+
+    score: float
+    entry: Entry
+    index: MunicipalityIndex
+    fields: list[str]
+
+
+def search(session: Session, query: str, *, municipality_ids: list[uuid.UUID] | None = None,
+           limit: int = 20, at: datetime | None = None) -> list[dict[str, Any]]:
+    """The best ``limit`` matches for ``query`` in the scope's (or the given) municipalities."""
+    scope = current_scope()
+    ids = sorted(scope.municipality_ids if municipality_ids is None
+                 else [m for m in municipality_ids if scope.includes(m)])
+    query = (query or "").strip()[:200]
+    if not query or not ids:
+        return []
+    indexes = indexes_for(session, ids)
+    digits = query_digits(query)
+    if digits is not None:
+        hits = [hit for index in indexes for hit in _by_digits(index, digits)]
+    else:
+        hits = _by_words(indexes, query)
+    hits.sort(key=lambda hit: (-hit.score, hit.entry.sort_key))
+    now = at or clock.now()
+    return [describe(hit.entry, hit.index, now, hit.fields, hit.score)
+            for hit in hits[:max(1, min(limit, MAX_LIMIT))]]
+
+
+def find_entry(session: Session, entry_id: uuid.UUID, *,
+               at: datetime | None = None) -> dict[str, Any] | None:
+    """A contact or unit by id, described as search results are, if the scope may see it."""
+    for index in indexes_for(session, sorted(current_scope().municipality_ids)):
+        for entry in index.entries:
+            if entry.id == entry_id:
+                return describe(entry, index, at or clock.now(), [], None)
+    return None
+
+
+def describe(entry: Entry, index: MunicipalityIndex, now: datetime, fields: list[str],
+             score: float | None) -> dict[str, Any]:
+    """The result document of ``entry``: its fields, why it matched, and availability."""
+    result = dict(entry.doc)
+    result["matched_on"] = fields
+    result["availability"] = availability(entry, index, now)
+    if score is not None:
+        result["score"] = round(score, 1)
+    return result
+
+
+def availability(entry: Entry, index: MunicipalityIndex, now: datetime) -> dict[str, Any]:
+    """Away (why, until, since when, who takes calls), left, available; open or closed."""
+    if entry.left_on is not None:
+        return {"status": "left", "since": entry.left_on.isoformat()}
+    current = [a for a in entry.absences
+               if a.starts_at <= now and (a.returns_at is None or a.returns_at > now)]
+    if current:
+        absence = max(current, key=lambda a: a.set_at)
+        referral = None
+        if absence.referral_id is not None and absence.referral_id in index.contacts:
+            other = index.entries[index.contacts[absence.referral_id]]
+            referral = {"id": str(other.id), "name": other.name,
+                        "numbers": other.doc["numbers"]}
+        return {
+            "status": "away", "reason": absence.reason,
+            "returns_at": absence.returns_at.isoformat() if absence.returns_at else None,
+            "source": absence.source, "set_at": absence.set_at.isoformat(),
+            "age_minutes": max(0, int((now - absence.set_at).total_seconds() // 60)),
+            "referral": referral, "referral_note": absence.referral_note,
+        }
+    if entry.kind == "unit" or entry.hours:
+        return opening_status(entry.hours, now)
+    return {"status": "available"}
+
+
+# --- words ------------------------------------------------------------------------------
+
+
+def _by_words(indexes: list[MunicipalityIndex], query: str) -> list[Hit]:
+    terms = [(word, fold(word)) for word in words(query)][:MAX_TERMS]
+    named, terms = _municipality_terms(indexes, terms)
+    if named:
+        indexes = [index for index in indexes if index.municipality_id in named]
+    if not terms:
+        return [Hit(10.0, entry, index, ["municipality"]) for index in indexes
+                for entry in index.entries
+                if entry.kind == "function" or (entry.kind == "unit" and not entry.doc["unit"])]
+    hits = []
+    for index in indexes:
+        matches = [_match_term(index, written, folded) for written, folded in terms]
+        if not all(matches):
+            continue
+        matches.sort(key=len)
+        common = set(matches[0]).intersection(*matches[1:])
+        for position in common:
+            entry = index.entries[position]
+            score = sum(match[position][0] for match in matches)
+            if entry.left_on is not None:
+                score -= _LEFT_PENALTY
+            fields = list(dict.fromkeys(match[position][1] for match in matches))
+            if named:
+                fields.append("municipality")
+            hits.append(Hit(score, entry, index, fields))
+    return hits
+
+
+def _municipality_terms(indexes: list[MunicipalityIndex], terms: list[tuple[str, str]]
+                        ) -> tuple[set[uuid.UUID], list[tuple[str, str]]]:
+    """Words that name a municipality ("vind", "umeå") narrow the search to it."""
+    named: set[uuid.UUID] = set()
+    rest = []
+    for written, folded in terms:
+        matching = {index.municipality_id for index in indexes
+                    if len(folded) >= 3 and (fold(index.name).startswith(folded)
+                                             or index.slug.startswith(folded))}
+        if matching:
+            named |= matching
+        else:
+            rest.append((written, folded))
+    return named, rest
+
+
+def _match_term(index: MunicipalityIndex, written: str, folded: str
+                ) -> dict[int, tuple[float, str]]:
+    found: dict[int, tuple[float, str]] = {}
+
+    def offer(token: str, base: float, as_written_bonus: float = 0.0) -> None:
+        for position, field, token_written in index.postings.get(token, ()):
+            score = base + (as_written_bonus if token_written.startswith(written) else 0.0)
+            score *= FIELD_WEIGHTS[field]
+            current = found.get(position)
+            if current is None or score > current[0]:
+                found[position] = (score, field)
+
+    offer(folded, 100.0, 8.0)
+    low, high = index.prefix_range(folded)
+    used = 0
+    for slot in range(low, high):
+        token = index.sorted_tokens[slot]
+        if token != folded:
+            offer(token, 55.0 + 30.0 * len(folded) / len(token), 4.0)
+        used += len(index.postings[token])
+        if used > _PREFIX_BUDGET:
+            break
+    if len(folded) >= 3 and not folded.isdigit():
+        for token in index.by_sound.get(phonetic(folded), ()):
+            if token != folded:
+                offer(token, 62.0)
+    if len(folded) >= TYPO_MIN_LENGTH and not folded.isdigit():
+        for token in _one_typo_away(index, folded):
+            offer(token, 50.0)
+    return found
+
+
+def _one_typo_away(index: MunicipalityIndex, folded: str) -> set[str]:
+    candidates = set(index.by_deletion.get(folded, ()))
+    for shorter in deletions(folded):
+        if shorter in index.postings:
+            candidates.add(shorter)
+        candidates.update(index.by_deletion.get(shorter, ()))
+    candidates.discard(folded)
+    return {token for token in candidates if OSA.distance(token, folded) <= 1}
+
+
+# --- digits -----------------------------------------------------------------------------
+
+
+def _by_digits(index: MunicipalityIndex, digits: str) -> list[Hit]:
+    best: dict[int, float] = {}
+    text = index.digit_text
+    start = text.find(digits)
+    seen = 0
+    while start != -1 and seen < _DIGIT_HITS:
+        slot = bisect.bisect_right(index.digit_starts, start) - 1
+        form_start = index.digit_starts[slot]
+        form_end = text.find("|", form_start)
+        form_end = len(text) if form_end == -1 else form_end
+        if start + len(digits) <= form_end:
+            if start == form_start and start + len(digits) == form_end:
+                score = 100.0
+            elif start == form_start:
+                score = 80.0
+            else:
+                score = 60.0
+            owner = index.digit_owners[slot]
+            best[owner] = max(best.get(owner, 0.0), score)
+            seen += 1
+        start = text.find(digits, start + 1)
+    return [Hit(score, index.entries[owner], index, ["number"])
+            for owner, score in best.items()]
