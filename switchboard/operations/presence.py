@@ -39,8 +39,11 @@ def set_absence(session: Session, contact: Contact, *, reason: str,
                 returns_at: datetime | None, starts_at: datetime | None = None,
                 source: str = "manual", set_by: str = "",
                 referral_contact_id: uuid.UUID | None = None,
-                referral_note: str = "") -> Absence:
-    """Record that ``contact`` is away, until when, and who takes the calls meanwhile."""
+                referral_note: str = "", set_at: datetime | None = None) -> Absence:
+    """Record that ``contact`` is away, until when, and who takes the calls meanwhile.
+
+    ``set_at`` is when the source said so (a calendar entry's time); by default, now.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise DirectoryError("reason", "Say why the person is away.")
@@ -56,7 +59,7 @@ def set_absence(session: Session, contact: Contact, *, reason: str,
             raise DirectoryError("referral_contact_id", "No such contact in this municipality.")
     absence = Absence(municipality_id=contact.municipality_id, contact_id=contact.id,
                       reason=reason, starts_at=starts_at, returns_at=returns_at,
-                      source=source, set_at=clock.now(), set_by=set_by,
+                      source=source, set_at=set_at or clock.now(), set_by=set_by,
                       referral_contact_id=referral_contact_id,
                       referral_note=(referral_note or "").strip())
     session.add(absence)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote_plus, urlencode
 
 from flask import Flask
 from sqlalchemy import Engine, Table, inspect, select
@@ -84,6 +85,7 @@ class IsolationHarness:
     other: Municipality
     seeders: list[Seeder] = field(default_factory=list)
     _markers: set[str] = field(default_factory=set)
+    _first_markers: set[str] = field(default_factory=set)
 
     def run(self) -> list[Violation]:
         """Seed both municipalities, then check every route for every actor."""
@@ -93,6 +95,9 @@ class IsolationHarness:
         client = Client(self.wsgi)
         routes = list(self._routes())
         violations: list[Violation] = []
+        # A first round settles what reading itself writes (an operator's audited crossing
+        # is recorded once an hour), so the two rounds compared differ only by B's growth.
+        self._get_round(client, routes, actors, [])
         first = self._get_round(client, routes, actors, violations)
         self._seed(self.other)  # B grows: nothing A sees may change
         second = self._get_round(client, routes, actors, violations)
@@ -109,10 +114,12 @@ class IsolationHarness:
     # --- arranging -----------------------------------------------------------------
 
     def _seed(self, municipality: Municipality) -> None:
+        seeded: set[str] = set()
         for seeder in [seed_core, *self.seeders]:
-            markers = set(seeder(self.session, municipality))
-            if municipality.id == self.other.id:
-                self._markers |= markers
+            seeded |= set(seeder(self.session, municipality))
+        if municipality.id == self.other.id:
+            self._markers |= seeded
+            self._first_markers = self._first_markers or seeded
         self.session.commit()
 
     def _actors(self) -> list[Actor]:
@@ -129,7 +136,7 @@ class IsolationHarness:
     def _routes(self) -> Iterable[tuple[str, Flask, Rule]]:
         for prefix, app in self.apps.items():
             for rule in app.url_map.iter_rules():
-                if rule.endpoint != "static":
+                if rule.endpoint.rpartition(".")[2] != "static":
                     yield prefix, app, rule
 
     # --- the rounds ----------------------------------------------------------------
@@ -142,14 +149,15 @@ class IsolationHarness:
         for prefix, app, rule in routes:
             if "GET" not in (rule.methods or ()):
                 continue
-            for url in self._urls(prefix, app, rule, other_ids):
+            for url in self._urls(prefix, app, rule, other_ids, one_per_table=True,
+                                  with_queries=not rule.arguments):
                 for actor in actors:
                     response = client.get(url, headers={**actor.headers, "Accept": "*/*"})
                     if response.status_code >= 500:
                         violations.append(_crash("GET", url, actor, response))
                     body = _normalise(response.get_data(as_text=True))
                     answers[("GET", url, actor.name)] = (response.status_code, body)
-                    leaked = self._leaked_in(body, other_ids)
+                    leaked = self._leaked_in(body, other_ids, asked=unquote_plus(url))
                     if leaked:
                         violations.append(Violation("seen", "GET", url, actor.name,
                                                     f"the answer contains {leaked!r}"))
@@ -167,21 +175,25 @@ class IsolationHarness:
         for prefix, app, rule in routes:
             for method in sorted((rule.methods or set()) & set(MUTATING)):
                 for url in self._urls(prefix, app, rule, other_ids, one_per_table=True):
+                    # One snapshot around every actor and body sent to this URL: B's rows
+                    # must be the same afterwards whoever sent what (comparing after each
+                    # request would cost two full snapshots per request).
+                    before = self._snapshot_of_other()
+                    statuses = []
                     for actor in actors:
                         for body in bodies:
-                            before = self._snapshot_of_other()
                             sent = {"json": body} if isinstance(body, dict) else {
                                 "data": body, "content_type": "application/json"}
                             response = client.open(url, method=method, headers=actor.headers,
                                                    **sent)
+                            statuses.append(f"{actor.name}:{response.status_code}")
                             if response.status_code >= 500:
                                 violations.append(_crash(method, url, actor, response))
-                            if self._snapshot_of_other() != before:
-                                violations.append(Violation(
-                                    "changed", method, url, actor.name,
-                                    f"the other municipality's rows changed "
-                                    f"(status {response.status_code})",
-                                ))
+                    if self._snapshot_of_other() != before:
+                        violations.append(Violation(
+                            "changed", method, url, "one of the actors",
+                            f"the other municipality's rows changed ({', '.join(statuses)})",
+                        ))
         return violations
 
     # --- what belongs to B ---------------------------------------------------------
@@ -227,19 +239,47 @@ class IsolationHarness:
                 snapshot[table.name] = sorted(tuple(map(repr, row)) for row in rows)
         return snapshot
 
-    def _leaked_in(self, body: str, other_ids: dict[str, list[uuid.UUID]]) -> str | None:
+    def _leaked_in(self, body: str, other_ids: dict[str, list[uuid.UUID]], *,
+                   asked: str = "") -> str | None:
+        """B's id or marker in ``body``, unless the caller wrote it into the URL itself."""
         for values in other_ids.values():
             for value in values:
-                if str(value) in body or value.hex in body:
+                if (str(value) in body or value.hex in body) and str(value) not in asked:
                     return str(value)
         for marker in self._markers:
-            if marker in body:
+            if marker in body and marker not in asked:
                 return marker
         return None
 
     def _urls(self, prefix: str, app: Flask, rule: Rule,
-              other_ids: dict[str, list[uuid.UUID]], *, one_per_table: bool = False
-              ) -> list[str]:
+              other_ids: dict[str, list[uuid.UUID]], *, one_per_table: bool = False,
+              with_queries: bool = False) -> list[str]:
+        urls = self._paths(prefix, app, rule, other_ids, one_per_table)
+        if not with_queries:
+            return urls
+        queries = [urlencode({name: value}) for name in self._query_parameters(app, rule)
+                   for value in [self.other.slug, *sorted(self._first_markers)]]
+        return urls + [f"{url}?{query}" for url in urls for query in queries]
+
+    def _query_parameters(self, app: Flask, rule: Rule) -> list[str]:
+        """What the route reads from the query string: its OpenAPI parameters, or ``q``.
+
+        A search answers nothing without its query, so the harness asks each route for
+        B's names and slug in every query parameter its OpenAPI operation declares; pages
+        (which have no OpenAPI operation) get ``q``, the one name every search page uses.
+        """
+        api = app.extensions.get("samverkan_api")
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        operations = api.spec.to_dict().get("paths", {}).get(path) if api is not None else None
+        if operations is None:
+            return ["q"]
+        return sorted({parameter["name"] for operation in operations.values()
+                       if isinstance(operation, dict)
+                       for parameter in operation.get("parameters", [])
+                       if parameter.get("in") == "query"})
+
+    def _paths(self, prefix: str, app: Flask, rule: Rule,
+               other_ids: dict[str, list[uuid.UUID]], one_per_table: bool) -> list[str]:
         if not rule.arguments:
             return [prefix + rule.rule]
         candidates: list[dict[str, Any]] = [{}]
@@ -260,7 +300,7 @@ class IsolationHarness:
             chosen = [ids[0] for ids in per_table] if one_per_table else [
                 value for ids in per_table for value in ids]
             return chosen or [uuid.uuid4()]
-        return [self.other.slug, *sorted(self._markers)[:1]]
+        return [self.other.slug, *sorted(self._first_markers)[:1]]
 
 
 def seed_core(session: Session, municipality: Municipality) -> list[str]:
