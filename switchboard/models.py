@@ -164,6 +164,7 @@ class Contact(TenantOwned, HasTimestamps, Base):
         CheckConstraint(_in("kind", CONTACT_KINDS), name="kind_known"),
         CheckConstraint("name <> ''", name="name_not_empty"),
         UniqueConstraint("municipality_id", "source_id", "external_id"),
+        UniqueConstraint("municipality_id", "source_id", "account_name"),
     )
 
     kind: Mapped[str] = mapped_column(String(10), default="person")
@@ -181,6 +182,8 @@ class Contact(TenantOwned, HasTimestamps, Base):
     successor_id: Mapped[uuid.UUID | None]
     source_id: Mapped[uuid.UUID | None]
     external_id: Mapped[str | None] = mapped_column(String(200))
+    account_name: Mapped[str | None] = mapped_column(String(254))
+    """The sign-in name a source knows the person by (SCIM userName); matched case-insensitively."""
 
     numbers: Mapped[list[PhoneNumber]] = relationship(
         primaryjoin="and_(PhoneNumber.municipality_id == Contact.municipality_id, "

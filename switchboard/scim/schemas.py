@@ -113,7 +113,8 @@ _TYPE_AND_PRIMARY = (
 USER_SCHEMA = Schema(
     USER, "User", "A person in the switchboard's directory.",
     (
-        Attribute("userName", "The person's work email address, unique in the municipality.",
+        Attribute("userName", "The person's sign-in name (userPrincipalName, login), unique "
+                              "in the municipality ignoring case.",
                   required=True, uniqueness="server"),
         Attribute("name", "The person's name.", type="complex", sub_attributes=(
             Attribute("formatted", "The full name."),
@@ -125,7 +126,8 @@ USER_SCHEMA = Schema(
         Attribute("title", "The person's title."),
         Attribute("active", "False once the person has left; they stay findable, marked "
                             "as left, for six months.", type="boolean"),
-        Attribute("emails", "The work email address.", type="complex", multi_valued=True,
+        Attribute("emails", "The work email address (the primary one is kept).",
+                  type="complex", multi_valued=True,
                   sub_attributes=(
                       Attribute("value", "The address."),
                       Attribute("type", "Only work addresses are kept.",

@@ -2,8 +2,11 @@
 
 A SCIM client sees and changes only the contacts its pushes created: a contact an HR
 export brought in belongs to that source, and two sources writing one row would undo
-each other. ``userName`` is the contact's work email address (the directory has no
-column for a separate user name); ``externalId`` is the source's stable id of the row.
+each other. ``userName`` is the contact's account name (Entra ID and Okta send the
+userPrincipalName or login, which need not be the mail address): stored as given, unique
+among the source's contacts ignoring case, as RFC 7643 defines it. The work address in
+``emails`` is the contact's email, independent of it. ``externalId`` is the source's stable
+id of the row.
 """
 
 from __future__ import annotations
@@ -50,9 +53,10 @@ from switchboard.scim.schemas import ENTERPRISE_USER, SAMVERKAN, USER
 PHONE_KINDS = ("work", "mobile", "fax")
 """The kinds of number a SCIM client may set; home and other private numbers are not kept."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_WORK_EMAIL = 'emails[type eq "work"].value'
 _ATTRIBUTE_OF_FIELD = {"name": "displayName", "given_name": "name.givenName",
                        "family_name": "name.familyName", "title": "title",
-                       "email": "userName", "nicknames": "nickName"}
+                       "email": _WORK_EMAIL, "nicknames": "nickName"}
 
 
 def user_filters() -> dict[str, Comparison]:
@@ -61,7 +65,8 @@ def user_filters() -> dict[str, Comparison]:
     department = f"{ENTERPRISE_USER}:department".lower()
     return {
         "id": id_attribute(Contact.id), "externalid": _compare_external_id,
-        "username": email, "emails": email, "emails.value": email,
+        "username": text_attribute(Contact.account_name),
+        "emails": email, "emails.value": email,
         "emails.type": constant_attribute("work"), "emails.primary": constant_attribute(True),
         "name.givenname": text_attribute(Contact.given_name),
         "name.familyname": text_attribute(Contact.family_name),
@@ -111,7 +116,7 @@ def user_resource(contact: Contact, *, department: str | None, municipality: str
     formatted = f"{contact.given_name} {contact.family_name}".strip() or contact.name
     resource: dict[str, Any] = {
         "schemas": [USER, ENTERPRISE_USER, SAMVERKAN], "id": str(contact.id),
-        "userName": contact.email,
+        "userName": contact.account_name,
         "name": {"formatted": formatted, "givenName": contact.given_name,
                  "familyName": contact.family_name},
         "displayName": contact.name, "active": _is_active(contact),
@@ -142,10 +147,11 @@ def create_user(session: Session, source: DirectorySource, body: Any) -> Contact
         contact = create_contact(
             session, kind="person", name=wanted.name, given_name=wanted.given_name,
             family_name=wanted.family_name, nicknames=wanted.nicknames, title=wanted.title,
-            email=wanted.user_name, numbers=wanted.numbers, source_id=source.id,
+            email=wanted.email, numbers=wanted.numbers, source_id=source.id,
             external_id=wanted.external_id, municipality_id=source.municipality_id,
         )
         contact.external_id = wanted.external_id or str(contact.id)
+        contact.account_name = wanted.user_name
         _place_and_activate(session, source, contact, wanted)
     session.flush()
     return contact
@@ -167,7 +173,7 @@ def replace_user(session: Session, source: DirectorySource, contact: Contact, bo
         changed = update_contact(
             session, contact, name=wanted.name, given_name=wanted.given_name,
             family_name=wanted.family_name, nicknames=wanted.nicknames, title=wanted.title,
-            email=wanted.user_name, numbers=numbers,
+            email=wanted.email, account_name=wanted.user_name, numbers=numbers,
             external_id=wanted.external_id or str(contact.id),
         )
         changed |= _place_and_activate(session, source, contact, wanted)
@@ -194,10 +200,9 @@ class _UserInput:
     """A User body, checked and in the directory's terms."""
 
     def __init__(self, body: dict[str, Any]) -> None:
-        self.user_name = text_of(body, "userName", column=Contact.email) or ""
-        if not _EMAIL.match(self.user_name):
-            raise ScimError(400, "userName must be the person's work email address.",
-                            "invalidValue")
+        self.user_name = text_of(body, "userName", column=Contact.account_name) or ""
+        if not self.user_name:
+            raise ScimError(400, "userName is required.", "invalidValue")
         name = object_of(body, "name")
         self.given_name = text_of(name, "givenName", "name.givenName",
                                   column=Contact.given_name) or ""
@@ -214,10 +219,9 @@ class _UserInput:
         self.department = text_of(object_of(body, ENTERPRISE_USER), "department",
                                   column=Unit.name) or None
         self.numbers = _numbers(list_of(body, "phoneNumbers") or [])
-        email = _work_email(list_of(body, "emails") or [])
-        if email is not None and email.casefold() != self.user_name.casefold():
-            raise ScimError(400, "userName must be the same as the work email address: the "
-                                 "directory keeps one address per person.", "invalidValue")
+        self.email = _work_email(list_of(body, "emails") or []) or ""
+        if self.email and not _EMAIL.match(self.email):
+            raise ScimError(400, f"{_WORK_EMAIL} must be an email address.", "invalidValue")
 
     @classmethod
     def of(cls, body: Any) -> _UserInput:
@@ -248,15 +252,17 @@ def _work_email(given: list[dict[str, Any]]) -> str | None:
     chosen = (next((e for e in values if boolean_of(e, "primary")), None)
               or next((e for e in values if (text_of(e, "type") or "").lower() == "work"), None)
               or next(iter(values), None))
-    return text_of(chosen, "value") if chosen else None
+    return text_of(chosen, "value", _WORK_EMAIL, column=Contact.email) if chosen else None
 
 
 def _check_unique(session: Session, source: DirectorySource, wanted: _UserInput,
                   contact: Contact | None) -> None:
     others = and_(Contact.source_id == source.id,
                   Contact.id != contact.id if contact is not None else true())
+    # Stored as given, compared ignoring case; the unique constraint stops two requests
+    # racing with the very same userName (its IntegrityError answers 409 uniqueness too).
     if session.scalar(select(Contact.id).where(
-            others, func.lower(Contact.email) == func.lower(wanted.user_name)).limit(1)):
+            others, func.lower(Contact.account_name) == func.lower(wanted.user_name)).limit(1)):
         raise ScimError(409, f"A user with userName {wanted.user_name!r} exists.", "uniqueness")
     if wanted.external_id and session.scalar(select(Contact.id).where(
             others, Contact.external_id == wanted.external_id).limit(1)):

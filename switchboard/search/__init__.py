@@ -9,6 +9,7 @@ matched on, and how available the person or unit is right now.
 from __future__ import annotations
 
 import bisect
+import heapq
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,13 @@ from services import clock
 from services.tenancy import current_scope
 from switchboard.numbers import query_digits
 from switchboard.operations.presence import opening_status
-from switchboard.search.index import FIELD_WEIGHTS, Entry, MunicipalityIndex, indexes_for
+from switchboard.search.index import (
+    FIELD_WEIGHTS,
+    Entry,
+    MunicipalityIndex,
+    describe_numbers,
+    indexes_for,
+)
 from switchboard.search.text import TYPO_MIN_LENGTH, deletions, fold, phonetic, words
 
 MAX_LIMIT = 100
@@ -51,16 +58,16 @@ def search(session: Session, query: str, *, municipality_ids: list[uuid.UUID] | 
     query = (query or "").strip()[:200]
     if not query or not ids:
         return []
+    limit = max(1, min(limit, MAX_LIMIT))
     indexes = indexes_for(session, ids)
     digits = query_digits(query)
     if digits is not None:
-        hits = [hit for index in indexes for hit in _by_digits(index, digits)]
+        hits = [hit for index in indexes for hit in _by_digits(index, digits, limit)]
     else:
-        hits = _by_words(indexes, query)
+        hits = _by_words(indexes, query, limit)
     hits.sort(key=lambda hit: (-hit.score, hit.entry.sort_key))
     now = at or clock.now()
-    return [describe(hit.entry, hit.index, now, hit.fields, hit.score)
-            for hit in hits[:max(1, min(limit, MAX_LIMIT))]]
+    return [describe(hit.entry, hit.index, now, hit.fields, hit.score) for hit in hits[:limit]]
 
 
 def find_entry(session: Session, entry_id: uuid.UUID, *,
@@ -77,6 +84,10 @@ def describe(entry: Entry, index: MunicipalityIndex, now: datetime, fields: list
              score: float | None) -> dict[str, Any]:
     """The result document of ``entry``: its fields, why it matched, and availability."""
     result = dict(entry.doc)
+    result["numbers"] = describe_numbers(entry.numbers)
+    if entry.left_on is not None:
+        successor = _other(index, entry.successor_id)
+        result["left"] = {**entry.doc["left"], "successor": successor}
     result["matched_on"] = fields
     result["availability"] = availability(entry, index, now)
     if score is not None:
@@ -92,11 +103,7 @@ def availability(entry: Entry, index: MunicipalityIndex, now: datetime) -> dict[
                if a.starts_at <= now and (a.returns_at is None or a.returns_at > now)]
     if current:
         absence = max(current, key=lambda a: a.set_at)
-        referral = None
-        if absence.referral_id is not None and absence.referral_id in index.contacts:
-            other = index.entries[index.contacts[absence.referral_id]]
-            referral = {"id": str(other.id), "name": other.name,
-                        "numbers": other.doc["numbers"]}
+        referral = _other(index, absence.referral_id)
         return {
             "status": "away", "reason": absence.reason,
             "returns_at": absence.returns_at.isoformat() if absence.returns_at else None,
@@ -109,10 +116,18 @@ def availability(entry: Entry, index: MunicipalityIndex, now: datetime) -> dict[
     return {"status": "available"}
 
 
+def _other(index: MunicipalityIndex, contact_id: uuid.UUID | None) -> dict[str, Any] | None:
+    """A referral or successor: who, and their numbers."""
+    if contact_id is None or contact_id not in index.contacts:
+        return None
+    other = index.entries[index.contacts[contact_id]]
+    return {"id": str(other.id), "name": other.name, "numbers": describe_numbers(other.numbers)}
+
+
 # --- words ------------------------------------------------------------------------------
 
 
-def _by_words(indexes: list[MunicipalityIndex], query: str) -> list[Hit]:
+def _by_words(indexes: list[MunicipalityIndex], query: str, limit: int) -> list[Hit]:
     terms = [(word, fold(word)) for word in words(query)][:MAX_TERMS]
     named, terms = _municipality_terms(indexes, terms)
     if named:
@@ -127,16 +142,20 @@ def _by_words(indexes: list[MunicipalityIndex], query: str) -> list[Hit]:
         if not all(matches):
             continue
         matches.sort(key=len)
-        common = set(matches[0]).intersection(*matches[1:])
-        for position in common:
-            entry = index.entries[position]
-            score = sum(match[position][0] for match in matches)
-            if entry.left_on is not None:
-                score -= _LEFT_PENALTY
+        scores = {position: score for position, (score, _field) in matches[0].items()}
+        for match in matches[1:]:
+            scores = {position: score + match[position][0]
+                      for position, score in scores.items() if position in match}
+        for position in index.left.intersection(scores):
+            scores[position] -= _LEFT_PENALTY
+        entries = index.entries
+        # Best first; equal scores in Swedish alphabetical order (the precomputed rank).
+        best = heapq.nlargest(limit, scores.items(),
+                              key=lambda item: (item[1], -entries[item[0]].rank))
+        for position, score in best:
             fields = list(dict.fromkeys(match[position][1] for match in matches))
-            if named:
-                fields.append("municipality")
-            hits.append(Hit(score, entry, index, fields))
+            hits.append(Hit(score, entries[position], index,
+                            [*fields, "municipality"] if named else fields))
     return hits
 
 
@@ -176,7 +195,7 @@ def _match_term(index: MunicipalityIndex, written: str, folded: str
         if token != folded:
             offer(token, 55.0 + 30.0 * len(folded) / len(token), 4.0)
         used += len(index.postings[token])
-        if used > _PREFIX_BUDGET:
+        if used > _PREFIX_BUDGET * min(len(folded), 3) // 3:
             break
     if len(folded) >= 3 and not folded.isdigit():
         for token in index.by_sound.get(phonetic(folded), ()):
@@ -201,7 +220,7 @@ def _one_typo_away(index: MunicipalityIndex, folded: str) -> set[str]:
 # --- digits -----------------------------------------------------------------------------
 
 
-def _by_digits(index: MunicipalityIndex, digits: str) -> list[Hit]:
+def _by_digits(index: MunicipalityIndex, digits: str, limit: int) -> list[Hit]:
     best: dict[int, float] = {}
     text = index.digit_text
     start = text.find(digits)
@@ -222,5 +241,6 @@ def _by_digits(index: MunicipalityIndex, digits: str) -> list[Hit]:
             best[owner] = max(best.get(owner, 0.0), score)
             seen += 1
         start = text.find(digits, start + 1)
-    return [Hit(score, index.entries[owner], index, ["number"])
-            for owner, score in best.items()]
+    entries = index.entries
+    top = heapq.nlargest(limit, best.items(), key=lambda item: (item[1], -entries[item[0]].rank))
+    return [Hit(score, entries[owner], index, ["number"]) for owner, score in top]

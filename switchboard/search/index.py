@@ -13,9 +13,12 @@ never holds a municipality's data the caller could not read from the database di
 from __future__ import annotations
 
 import bisect
+import functools
+import gc
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import clock
+from services.db import READ_ONLY, make_session_factory
 from services.i18n import swedish_sort_key
 from services.tenancy.models import Municipality
 from switchboard.models import (
@@ -70,12 +74,17 @@ class Entry:
     name: str
     doc: dict[str, Any]
     """The static part of the search result (everything but availability and ranking)."""
-    tokens: list[tuple[str, str, str]] = field(default_factory=list)
-    """(folded, as written, field) for every word the entry is found by."""
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    """(field, text) for every text the entry is found by."""
     hours: tuple[Interval, ...] = ()
     absences: list[AbsenceView] = field(default_factory=list)
     left_on: date | None = None
+    successor_id: uuid.UUID | None = None
+    numbers: tuple[Any, ...] = ()
+    """The entry's numbers as loaded; formatted only for the results shown."""
     sort_key: Any = None
+    rank: int = 0
+    """The entry's place in Swedish alphabetical order within its municipality."""
 
 
 @dataclass
@@ -95,6 +104,7 @@ class MunicipalityIndex:
     digit_text: str = ""
     digit_starts: list[int] = field(default_factory=list)
     digit_owners: list[int] = field(default_factory=list)
+    left: frozenset[int] = frozenset()
 
     def prefix_range(self, folded: str) -> tuple[int, int]:
         """The slice of ``sorted_tokens`` that starts with ``folded``."""
@@ -132,10 +142,26 @@ def indexes_for(session: Session, municipality_ids: list[uuid.UUID]) -> list[Mun
             with _LOCKS[key]:
                 index = _INDEXES.get(key)
                 if index is None or index.version != version:
-                    index = build_index(session, municipality_id, version)
+                    index = _build_beside(session, municipality_id, version)
                     _INDEXES[key] = index
+                    # The index is long-lived and large: keep the cyclic garbage
+                    # collector from walking it on every full collection.
+                    gc.collect()
+                    gc.freeze()
         found.append(index)
     return found
+
+
+def _build_beside(session: Session, municipality_id: uuid.UUID,
+                  version: tuple[uuid.UUID, int] | None) -> MunicipalityIndex:
+    """Build in a read-only session of its own, so SQLite's write lock is not held meanwhile.
+
+    A build takes seconds for a large municipality; the request's own transaction may hold
+    SQLite's write lock, and other requests would queue behind it.
+    """
+    with make_session_factory(session.get_bind().execution_options(**{READ_ONLY: True}))() \
+            as reader:
+        return build_index(reader, municipality_id, version)
 
 
 def build_index(session: Session, municipality_id: uuid.UUID,
@@ -167,6 +193,8 @@ class _Loaded:
     hours: dict[uuid.UUID, list[Interval]]
     keywords: list[Any]
     absences: dict[uuid.UUID, list[AbsenceView]]
+    paths: dict[uuid.UUID | None, tuple[Any, ...]] = field(default_factory=dict)
+    unit_docs: dict[uuid.UUID | None, dict[str, Any] | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, session: Session, municipality_id: uuid.UUID) -> _Loaded:
@@ -208,28 +236,37 @@ class _Loaded:
                 row.referral_contact_id, row.referral_note))
         return cls(units, contacts, numbers, hours, keywords, absences)
 
-    def path(self, unit_id: uuid.UUID | None) -> list[Any]:
-        chain: list[Any] = []
-        while unit_id is not None and unit_id in self.units and len(chain) < 20:
-            chain.append(self.units[unit_id])
-            unit_id = self.units[unit_id].parent_id
-        return list(reversed(chain))
+    def path(self, unit_id: uuid.UUID | None) -> tuple[Any, ...]:
+        if unit_id not in self.paths:
+            chain: list[Any] = []
+            at = unit_id
+            while at is not None and at in self.units and len(chain) < 20:
+                chain.append(self.units[at])
+                at = self.units[at].parent_id
+            self.paths[unit_id] = tuple(reversed(chain))
+        return self.paths[unit_id]
 
 
-def describe_numbers(numbers: list[Any]) -> list[dict[str, Any]]:
+def describe_numbers(numbers: Iterable[Any]) -> list[dict[str, Any]]:
     """Numbers as results show them: type, display form, E.164 and extension."""
     return [
-        {"kind": n.kind, "number": n.display or (format_number(n.e164) if n.e164 else ""),
+        {"kind": n.kind, "number": n.display or (_formatted(n.e164) if n.e164 else ""),
          "e164": n.e164, "extension": n.extension or None}
         for n in numbers
     ]
 
 
+@functools.lru_cache(maxsize=65536)
+def _formatted(e164: str) -> str:
+    return format_number(e164)
+
+
 def _unit_doc(loaded: _Loaded, unit_id: uuid.UUID | None) -> dict[str, Any] | None:
-    chain = loaded.path(unit_id)
-    if not chain:
-        return None
-    return {"id": str(chain[-1].id), "name": chain[-1].name, "path": [u.name for u in chain]}
+    if unit_id not in loaded.unit_docs:
+        chain = loaded.path(unit_id)
+        loaded.unit_docs[unit_id] = {"id": str(chain[-1].id), "name": chain[-1].name,
+                                     "path": [u.name for u in chain]} if chain else None
+    return loaded.unit_docs[unit_id]
 
 
 def _unit_entry(unit: Any, loaded: _Loaded, municipality: Municipality) -> Entry:
@@ -237,32 +274,24 @@ def _unit_entry(unit: Any, loaded: _Loaded, municipality: Municipality) -> Entry
         "id": str(unit.id), "kind": "unit", "name": unit.name, "title": "",
         "municipality": municipality.slug, "municipality_name": municipality.name,
         "unit": _unit_doc(loaded, unit.parent_id),
-        "numbers": describe_numbers(loaded.numbers.get(unit.id, [])),
         "email": unit.email, "room": "", "nicknames": [],
         "visiting_address": unit.visiting_address, "info": unit.info, "left": None,
     }
     entry = Entry(unit.id, "unit", unit.name, doc, hours=tuple(loaded.hours.get(unit.id, ())),
-                  sort_key=swedish_sort_key(unit.name))
+                  numbers=tuple(loaded.numbers.get(unit.id, ())),
+                  sort_key=_sort_key(unit.name))
     _add_text(entry, "name", unit.name)
     for parent in loaded.path(unit.parent_id):
         _add_text(entry, "unit", parent.name)
-    _add_numbers(entry, loaded.numbers.get(unit.id, []))
     return entry
 
 
 def _contact_entry(contact: Any, loaded: _Loaded, municipality: Municipality) -> Entry:
-    successor = loaded.contacts.get(contact.successor_id) if contact.successor_id else None
-    left = None
-    if contact.left_on is not None:
-        left = {"on": contact.left_on.isoformat(),
-                "successor": {"id": str(successor.id), "name": successor.name,
-                              "numbers": describe_numbers(loaded.numbers.get(successor.id, []))}
-                if successor else None}
+    left = {"on": contact.left_on.isoformat()} if contact.left_on is not None else None
     doc = {
         "id": str(contact.id), "kind": contact.kind, "name": contact.name,
         "title": contact.title, "municipality": municipality.slug,
         "municipality_name": municipality.name, "unit": _unit_doc(loaded, contact.unit_id),
-        "numbers": describe_numbers(loaded.numbers.get(contact.id, [])),
         "email": contact.email, "room": contact.room, "nicknames": list(contact.nicknames),
         "info": contact.info, "left": left,
     }
@@ -271,7 +300,9 @@ def _contact_entry(contact: Any, loaded: _Loaded, municipality: Municipality) ->
         hours = tuple(loaded.hours.get(contact.unit_id, ()))
     entry = Entry(contact.id, contact.kind, contact.name, doc, hours=hours,
                   absences=loaded.absences.get(contact.id, []), left_on=contact.left_on,
-                  sort_key=swedish_sort_key(contact.name))
+                  successor_id=contact.successor_id,
+                  numbers=tuple(loaded.numbers.get(contact.id, ())),
+                  sort_key=_sort_key(contact.name))
     _add_text(entry, "name", contact.name)
     for nickname in contact.nicknames:
         _add_text(entry, "nickname", nickname)
@@ -280,19 +311,22 @@ def _contact_entry(contact: Any, loaded: _Loaded, municipality: Municipality) ->
         _add_text(entry, "unit", unit.name)
     _add_text(entry, "email", contact.email.split("@")[0])
     _add_text(entry, "room", contact.room)
-    _add_numbers(entry, loaded.numbers.get(contact.id, []))
     return entry
 
 
 def _add_text(entry: Entry, field_name: str, text: str) -> None:
-    for word in words(text or ""):
-        entry.tokens.append((fold(word), word, field_name))
+    if text:
+        entry.texts.append((field_name, text))
 
 
-def _add_numbers(entry: Entry, numbers: list[Any]) -> None:
-    entry.doc["_digits"] = [
-        digits for n in numbers for digits in searchable_digits(n.e164, n.extension)
-    ]
+@functools.lru_cache(maxsize=65536)
+def _sort_key(name: str) -> Any:
+    return swedish_sort_key(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _tokens(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((fold(word), word) for word in words(text or ""))
 
 
 def _add_keywords(index: MunicipalityIndex, loaded: _Loaded) -> None:
@@ -312,13 +346,18 @@ def _build_lookups(index: MunicipalityIndex, _loaded: _Loaded) -> None:
     offset = 0
     for position, entry in enumerate(index.entries):
         entry.doc.setdefault("keywords", [])
-        for folded, written, field_name in entry.tokens:
-            postings[folded].append((position, field_name, written))
-        for digits in entry.doc.pop("_digits", []):
+        for field_name, text in entry.texts:
+            for folded, written in _tokens(text):
+                postings[folded].append((position, field_name, written))
+        for digits in (d for n in entry.numbers for d in searchable_digits(n.e164, n.extension)):
             index.digit_starts.append(offset)
             index.digit_owners.append(position)
             digit_parts.append(digits)
             offset += len(digits) + 1
+    for rank, position in enumerate(sorted(range(len(index.entries)),
+                                           key=lambda p: index.entries[p].sort_key)):
+        index.entries[position].rank = rank
+    index.left = frozenset(p for p, entry in enumerate(index.entries) if entry.left_on)
     index.postings = dict(postings)
     index.sorted_tokens = sorted(postings)
     by_sound: dict[str, list[str]] = defaultdict(list)

@@ -57,15 +57,15 @@ class ScimClient:
         return self.client.delete(f"{SCIM}{path}", headers=self.headers)
 
 
-def entra_user(user_name: str, external_id: str, *, given: str = "Anna",
-               family: str = "Andersson", department: str | None = None,
+def entra_user(user_name: str, external_id: str, *, mail: str | None = None,
+               given: str = "Anna", family: str = "Andersson", department: str | None = None,
                **extra: Any) -> dict[str, Any]:
-    """A user as Entra ID's default attribute mapping sends it."""
+    """A user as Entra ID's default attribute mapping sends it; ``mail`` defaults to userName."""
     body: dict[str, Any] = {
         "schemas": [USER, ENTERPRISE], "externalId": external_id, "userName": user_name,
         "active": True, "displayName": f"{given} {family}",
         "name": {"givenName": given, "familyName": family, "formatted": f"{given} {family}"},
-        "emails": [{"primary": True, "type": "work", "value": user_name}],
+        "emails": [{"primary": True, "type": "work", "value": mail or user_name}],
         "title": "Bygglovshandläggare",
         "phoneNumbers": [{"type": "work", "value": "090-16 10 00"},
                          {"type": "mobile", "value": "070-123 45 67"}],
@@ -155,6 +155,89 @@ def test_a_second_post_of_the_same_external_id_is_a_uniqueness_conflict(umea):
     assert again.status_code == 409
     assert again.json["scimType"] == "uniqueness"
     assert same_name.status_code == 409
+    assert umea.get("/Users").json["totalResults"] == 1
+
+
+def test_a_user_name_that_is_not_the_work_email_is_kept_and_found_in_any_case(
+        umea, db, municipalities):
+    # Entra ID maps userName from userPrincipalName, which often is not the mail address
+    body = entra_user("asa.lindqvist@umea.onmicrosoft.com", "e-11",
+                      mail="asa.lindqvist@umea.se", given="Åsa", family="Lindqvist")
+
+    created = umea.post("/Users", body)
+
+    assert created.status_code == 201, created.json
+    user = created.json
+    assert user["userName"] == "asa.lindqvist@umea.onmicrosoft.com"
+    assert user["emails"] == [{"value": "asa.lindqvist@umea.se", "type": "work",
+                               "primary": True}]
+    contact = stored_contact(db, municipalities["umea"].id, user["id"])
+    assert (contact.account_name, contact.email) == ("asa.lindqvist@umea.onmicrosoft.com",
+                                                     "asa.lindqvist@umea.se")
+
+    def found(expression: str) -> list[str]:
+        answer = umea.get("/Users", filter=expression)
+        assert answer.status_code == 200, answer.json
+        return [u["id"] for u in answer.json["Resources"]]
+
+    assert found('userName eq "Asa.Lindqvist@UMEA.onmicrosoft.com"') == [user["id"]]
+    assert found('userName eq "asa.lindqvist@umea.se"') == []
+    assert found('emails[type eq "work" and value eq "ASA.LINDQVIST@umea.se"]') == [user["id"]]
+
+    changed = {**body, "title": "Enhetschef"}
+    first = umea.put(f"/Users/{user['id']}", changed)
+    stored = stored_contact(db, municipalities["umea"].id, user["id"])
+    second = umea.put(f"/Users/{user['id']}", changed)
+    again = stored_contact(db, municipalities["umea"].id, user["id"])
+
+    assert first.status_code == second.status_code == 200, second.json
+    assert first.json == second.json
+    assert first.json["userName"] == "asa.lindqvist@umea.onmicrosoft.com"
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert again.updated_at == stored.updated_at
+    assert (again.account_name, again.email, again.title) == (
+        "asa.lindqvist@umea.onmicrosoft.com", "asa.lindqvist@umea.se", "Enhetschef")
+
+
+def test_a_taken_user_name_is_a_uniqueness_conflict_whatever_its_case_or_email(umea):
+    asa = umea.post("/Users", entra_user("asa.lindqvist@umea.onmicrosoft.com", "e-11",
+                                         mail="asa.lindqvist@umea.se")).json
+    other = umea.post("/Users", entra_user("alindqvist", "e-12", mail="a.lindqvist@umea.se"))
+    assert other.status_code == 201, other.json
+
+    same = umea.post("/Users", entra_user("ASA.Lindqvist@umea.onmicrosoft.com", "e-13",
+                                          mail="asa.l@umea.se"))
+    renamed = umea.put(f"/Users/{other.json['id']}",
+                       entra_user("Asa.Lindqvist@umea.onmicrosoft.com", "e-12",
+                                  mail="a.lindqvist@umea.se"))
+
+    for answer in (same, renamed):
+        assert answer.status_code == 409, answer.json
+        assert answer.json["schemas"] == [ERROR]
+        assert answer.json["scimType"] == "uniqueness"
+    assert umea.get("/Users").json["totalResults"] == 2
+    assert umea.get(f"/Users/{other.json['id']}").json["userName"] == "alindqvist"
+    assert umea.get(f"/Users/{asa['id']}").json["userName"] == (
+        "asa.lindqvist@umea.onmicrosoft.com")
+
+
+def test_two_requests_racing_with_one_user_name_get_one_user_and_a_scim_409(
+        umea, monkeypatch):
+    from switchboard.scim import users
+
+    assert umea.post("/Users", entra_user("bo.berg@umea.onmicrosoft.com", "e-21",
+                                          mail="bo.berg@umea.se")).status_code == 201
+    # The second request checked before the first one's row was committed: it saw nothing.
+    monkeypatch.setattr(users, "_check_unique", lambda *_args: None)
+
+    racing = umea.post("/Users", entra_user("bo.berg@umea.onmicrosoft.com", "e-22",
+                                            mail="bo.b@umea.se"))
+
+    assert racing.status_code == 409, racing.json
+    assert racing.headers["Content-Type"].startswith("application/scim+json")
+    assert racing.json["schemas"] == [ERROR]
+    assert racing.json["scimType"] == "uniqueness"
+    monkeypatch.undo()
     assert umea.get("/Users").json["totalResults"] == 1
 
 
@@ -457,11 +540,13 @@ def test_errors_answer_in_scim_form(umea):
         "bad count": umea.get("/Users", count="many"),
         "too long": umea.post("/Users", entra_user("l@umea.se", "e-3", title="x" * 201)),
         "nul": umea.post("/Users", entra_user("m@umea.se", "e-\x00")),
+        "bad email": umea.post("/Users", entra_user("n@umea.se", "e-4", mail="not an address")),
     }
     expected = {"unknown id": 404, "not an id": 404, "unknown path": 404, "wrong method": 405,
                 "malformed json": 400, "not an object": 400, "no userName": 400,
                 "bad active": 400, "unknown attribute": 400, "bad op": 400,
-                "not a patch": 400, "bad count": 400, "too long": 400, "nul": 400}
+                "not a patch": 400, "bad count": 400, "too long": 400, "nul": 400,
+                "bad email": 400}
 
     for case, answer in cases.items():
         assert answer.status_code == expected[case], (case, answer.data)

@@ -1,0 +1,390 @@
+"""Searching the switchboard's directory at twice the region's size, in the service and over HTTP.
+
+The directory is generated (:mod:`bench.switchboard_data`: 50,000 contacts, 8,000 units,
+20,000 keywords; ``--quick``: 2,000 contacts) into a throwaway database, and a mixed query set
+is drawn from it: whole names, given names, prefixes ("ann", "karl"), a name with a
+municipality ("ann vind"), one-letter typos ("Petersson"), nicknames, keywords and their
+synonyms, titles, and numbers as people type them ("090-16 10 00", "+4690161000",
+"161000", an extension).
+
+- ``in_service``: ``switchboard.search.search`` called directly, in a tenant scope of every
+  switchboard municipality, one read transaction per search as a request has; the first
+  search (which builds every municipality's index) is reported apart from the steady state.
+  Aim: p99 at most 10 ms.
+- ``http``: the switchboard service served by gunicorn as ``bench health`` serves its apps,
+  driven by the same keep-alive clients with ``GET /api/search?q=…`` and an operator's
+  bearer token (operator for every municipality), in rounds alternating with the service's
+  own ``/healthz`` (no token) as the baseline. Aims: ``rps.ratio`` (search / health) at least
+  0.5, and the search p99 at most 30 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import random
+import time
+import urllib.parse
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bench.runner import (
+    BenchDatabase,
+    BenchOptions,
+    Server,
+    compare,
+    database_info,
+    latency_summary,
+    measure,
+    median,
+    serve,
+    throwaway_database,
+)
+from bench.switchboard_data import (
+    QUICK,
+    REGION_TWICE,
+    DirectorySize,
+    GeneratedDirectory,
+    populate,
+)
+from services.db import make_engine, make_session_factory
+from services.identity.operations import create_user, grant_role, issue_token
+from services.settings_ext import session_factory_for
+from services.tenancy import TenantScope, tenant_scope
+from services.tenancy.models import Municipality
+from services.tenancy.operations import participants
+from switchboard.numbers import format_number
+from switchboard.search import search
+
+TARGET = "switchboard:create_app()"
+SEARCH_PATH = "/api/search"
+HEALTH_PATH = "/healthz"
+AIMS = {"in_service_p99_ms": 10.0, "http_p99_ms": 30.0, "rps_ratio": 0.5}
+SEED = 2480
+WARMUP_TIMEOUT = 600
+# How often each kind of query comes up in the mixed set (what operators type most).
+QUERY_MIX = {"name": 5, "given_name": 2, "prefix": 4, "name_and_municipality": 2, "typo": 2,
+             "nickname": 1, "keyword": 3, "synonym": 1, "title": 1, "number": 3}
+FIXED_QUERIES = {"prefix": ("ann", "karl", "pet", "lind"),
+                 "name_and_municipality": ("ann vind", "karl umeå", "eva örnsk"),
+                 "typo": ("Petersson", "Lindkvist", "Karlson", "Johanson"),
+                 "number": ("090-16 10 00", "+4690161000", "161000")}
+
+
+def run(options: BenchOptions) -> dict[str, Any]:
+    """Generate the directory, then measure search in the service and over HTTP."""
+    size = QUICK if options.quick else REGION_TWICE
+    with throwaway_database(options.db, options.database_url) as database:
+        generated, load = load_directory(database, size)
+        queries = query_set(generated, 80 if options.quick else 600)
+        return {
+            "database": database_info(database),
+            "directory": load,
+            "queries": {"count": len(queries), "by_kind": dict(Counter(k for k, _ in queries)),
+                        "examples": dict(reversed(queries))},
+            "in_service": measure_in_service(database, queries, options),
+            "http": compare_over_http(database, queries, options),
+        }
+
+
+def load_directory(database: BenchDatabase,
+                   size: DirectorySize) -> tuple[GeneratedDirectory, dict[str, Any]]:
+    """Generate and load the directory as the owner, timing it (commit included)."""
+    engine = make_engine(database.owner_url)
+    try:
+        with make_session_factory(engine)() as session:
+            started, cpu = time.perf_counter(), time.process_time()
+            generated = populate(session, size, seed=SEED)
+            session.commit()
+            seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu
+    finally:
+        engine.dispose()
+    return generated, {"rows": dict(generated.rows), "load_seconds": round(seconds, 2),
+                       "load_cpu_seconds": round(cpu_seconds, 2),
+                       "method": "SQLAlchemy Core executemany in a tenant scope, as the owner; "
+                                 "each table analysed after its load"}
+
+
+def query_set(generated: GeneratedDirectory, count: int) -> list[tuple[str, str]]:
+    """``count`` (kind, query) pairs in the proportions of ``QUERY_MIX``, drawn from the data."""
+    rng = random.Random(SEED)
+    pools = _query_pools(generated, rng)
+    kinds = [kind for kind, weight in QUERY_MIX.items() for _ in range(weight) if pools[kind]]
+    queries = []
+    for position in range(count):
+        kind = kinds[position % len(kinds)]
+        queries.append((kind, rng.choice(pools[kind])))
+    return queries
+
+
+def measure_in_service(database: BenchDatabase, queries: list[tuple[str, str]],
+                       options: BenchOptions) -> dict[str, Any]:
+    """``search`` called in this process: the first (index-building) call, then steady state."""
+    iterations = options.pick(options.iterations, 5000, 200)
+    with session_factory_for(database.settings())() as session:
+        ids = [m.id for m in participants(session, "switchboard")]
+        session.rollback()
+        with tenant_scope(TenantScope.of(ids)):
+            def one(query: str) -> list[dict[str, Any]]:
+                try:
+                    return search(session, query, limit=20)
+                finally:
+                    session.rollback()  # one read transaction per search, as a request has
+
+            rss_before = _rss_mib()
+            started = time.perf_counter()
+            one(queries[0][1])
+            first_ms = (time.perf_counter() - started) * 1000
+            rss_after = _rss_mib()
+            by_kind = _by_kind(one, queries)
+            cycle = _cycle([query for _, query in queries])
+            figures = measure(lambda: one(next(cycle)), iterations=iterations,
+                              warmup=min(iterations, 200))
+    p99 = figures["latency_ms"]["p99"]
+    return {
+        "first_search_ms": round(first_ms, 1),
+        "first_search_builds": "the index of every switchboard municipality",
+        "process_rss_mib": {"before_index": rss_before, "after_index": rss_after},
+        **figures,
+        "by_kind": by_kind,
+        "p99_ms": {"ours": p99, "aim": AIMS["in_service_p99_ms"],
+                   "meets_aim": p99 is not None and p99 <= AIMS["in_service_p99_ms"]},
+    }
+
+
+def compare_over_http(database: BenchDatabase, queries: list[tuple[str, str]],
+                      options: BenchOptions) -> dict[str, Any]:
+    """Search against the same service's /healthz, same server and clients, alternating."""
+    workers = options.pick(options.workers, os.cpu_count() or 2, 2)
+    threads = options.pick(options.threads, 4, 2)
+    clients = options.pick(options.clients, 16, 4)
+    rounds = options.pick(options.rounds, 5, 1)
+    requests = options.pick(options.requests, 5_000, 200)
+    token = operator_token(database)
+    searches = [_request(f"{SEARCH_PATH}?{urllib.parse.urlencode({'q': q})}", token)
+                for _, q in queries]
+    health = [_request(HEALTH_PATH, None)]
+    with serve(TARGET, workers=workers, threads=threads, env=database.environment()) as server:
+        warmup = _warm_up(server, searches, workers, clients)
+        runs: dict[str, list[dict[str, Any]]] = {"health": [], "search": []}
+        for _ in range(rounds):
+            for name, batch in (("health", health), ("search", searches)):
+                runs[name].append(_drive(server, batch, clients=clients,
+                                         requests=requests // rounds, seconds=options.seconds))
+        summary = {name: _summarise(runs[name]) for name in runs}
+        rss = server.rss_mib()
+    p99 = summary["search"]["latency_ms"]["p99"]
+    return {
+        "server": {"target": TARGET, "gunicorn_worker_class": "gthread", "workers": workers,
+                   "threads": threads, "rss_mib_after_run": rss},
+        "clients": clients,
+        "rounds": rounds,
+        "warmup": warmup,
+        **summary,
+        "rps": compare(summary["search"]["rps"], summary["health"]["rps"],
+                       aim=AIMS["rps_ratio"]),
+        "server_cpu_us_per_request": compare(
+            summary["search"]["server_cpu_us_per_request"],
+            summary["health"]["server_cpu_us_per_request"], higher_is_better=False),
+        "p99_ms": {"ours": p99, "aim": AIMS["http_p99_ms"],
+                   "meets_aim": p99 is not None and p99 <= AIMS["http_p99_ms"]},
+    }
+
+
+def operator_token(database: BenchDatabase) -> str:
+    """A bearer token of a Bjurholm operator who answers for every municipality."""
+    with session_factory_for(database.settings())() as session:
+        bjurholm = session.scalars(select(Municipality).where(
+            Municipality.slug == "bjurholm")).one()
+        user = create_user(session, "bench.operator", bjurholm, created_by="bench")
+        grant_role(session, user, "operator", None, granted_by="bench")
+        secret, _ = issue_token(session, user, lifetime=timedelta(days=1))
+        session.commit()
+    return secret
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+def _warm_up(server: Server, searches: list[bytes], workers: int,
+             clients: int) -> dict[str, Any]:
+    """Searches until every worker has built its index (tens of seconds each at full size).
+
+    One at a time first, a new connection each, so that the workers build their indexes
+    without a crowd of clients waiting on them; then with every client.
+    """
+    one_by_one = _drive(server, searches, clients=1, requests=10 * workers,
+                        per_connection=1, timeout=WARMUP_TIMEOUT)
+    crowd = _drive(server, searches, clients=clients, requests=max(200, 20 * workers),
+                   timeout=WARMUP_TIMEOUT)
+    for run in (one_by_one, crowd):
+        if run["errors"]:
+            raise RuntimeError(f"searches failed while warming up: {run['error_kinds']}\n"
+                               + "\n".join(server.log_path.read_text(errors="replace")
+                                           .splitlines()[-40:]))
+    return {"requests": one_by_one["requests"] + crowd["requests"],
+            "seconds": round(one_by_one["seconds"] + crowd["seconds"], 1)}
+
+
+
+def _query_pools(generated: GeneratedDirectory, rng: random.Random) -> dict[str, list[str]]:
+    people = rng.sample(generated.people, min(len(generated.people), 2000))
+    pools: dict[str, list[str]] = defaultdict(list)
+    for kind, fixed in FIXED_QUERIES.items():
+        pools[kind].extend(fixed)
+    for slug, given, family, nicknames in people:
+        pools["name"].append(f"{given} {family}")
+        pools["given_name"].append(given)
+        pools["prefix"].append(given[:3].lower())
+        pools["name_and_municipality"].append(f"{given[:3].lower()} {slug[:4]}")
+        if len(family) >= 6:
+            cut = rng.randrange(1, len(family) - 1)
+            pools["typo"].append(family[:cut] + family[cut + 1:])
+        pools["nickname"].extend(nicknames)
+    for word, synonyms in rng.sample(generated.keywords, min(len(generated.keywords), 2000)):
+        pools["keyword"].append(word)
+        pools["synonym"].extend(synonyms)
+    pools["title"].extend(sorted(generated.titles))
+    for e164, extension in rng.sample(generated.numbers, min(len(generated.numbers), 500)):
+        national = format_number(e164)
+        digits = "".join(char for char in national if char.isdigit())
+        pools["number"].extend((national, e164, digits[-6:], extension))
+    return pools
+
+
+def _by_kind(search_once: Callable[[str], list[dict[str, Any]]],
+             queries: list[tuple[str, str]]) -> dict[str, Any]:
+    """Each query once: latency and how many found something, per kind of query."""
+    timings: dict[str, list[int]] = defaultdict(list)
+    found: Counter[str] = Counter()
+    for kind, query in queries:
+        started = time.perf_counter_ns()
+        results = search_once(query)
+        timings[kind].append(time.perf_counter_ns() - started)
+        found[kind] += bool(results)
+    return {kind: {"queries": len(timings[kind]), "with_hits": found[kind],
+                   "latency_ms": latency_summary(timings[kind])} for kind in timings}
+
+
+def _cycle(items: list[str]) -> Iterator[str]:
+    while True:
+        yield from items
+
+
+def _request(path: str, token: str | None) -> bytes:
+    headers = "User-Agent: samverkan-bench\r\nAccept: application/json\r\n"
+    if token:
+        headers += f"Authorization: Bearer {token}\r\n"
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    latency = {key: median([run["latency_ms"][key] for run in runs
+                            if run["latency_ms"][key] is not None] or [0.0], digits=4)
+               for key in runs[0]["latency_ms"]}
+    errors = sum((Counter(run["error_kinds"]) for run in runs), Counter())
+    return {
+        "requests": sum(run["requests"] for run in runs),
+        "succeeded": sum(run["succeeded"] for run in runs),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        "rps": median([run["rps"] for run in runs]),
+        "rps_by_round": [run["rps"] for run in runs],
+        "latency_ms": latency,
+        "server_cpu_us_per_request": median(
+            [run["server_cpu_us_per_request"] or 0.0 for run in runs]),
+        "load_generator_cpu_cores": max(run["load_generator_cpu_cores"] for run in runs),
+        "load_generator_saturated": any(run["load_generator_saturated"] for run in runs),
+    }
+
+
+# The runner's ``drive`` sends one path without headers; searching needs a bearer token and
+# a different query on every request, so this one takes the requests, rotated per client.
+
+def _drive(server: Server, requests_to_send: list[bytes], *, clients: int, requests: int,
+           seconds: float | None = None, timeout: float = 30,
+           per_connection: int = 20) -> dict[str, Any]:
+    remaining = [requests if seconds is None else math.inf]
+    latencies: list[int] = []
+    errors: Counter[str] = Counter()
+    cpu_server, cpu_self = server.cpu_seconds(), time.process_time()
+    started = time.perf_counter()
+    deadline = started + seconds if seconds is not None else math.inf
+    asyncio.run(_clients(server, requests_to_send, clients, remaining, deadline, timeout,
+                         per_connection, latencies, errors))
+    elapsed = time.perf_counter() - started
+    served = len(latencies)
+    generator_cpu = (time.process_time() - cpu_self) / elapsed
+    server_cpu = server.cpu_seconds() - cpu_server
+    return {"requests": served + sum(errors.values()), "succeeded": served,
+            "errors": sum(errors.values()), "error_kinds": dict(errors),
+            "seconds": round(elapsed, 3), "rps": round(served / elapsed, 1),
+            "latency_ms": latency_summary(latencies),
+            "server_cpu_us_per_request": round(server_cpu / served * 1e6, 1) if served else None,
+            "load_generator_cpu_cores": round(generator_cpu, 2),
+            "load_generator_saturated": generator_cpu > 0.9}
+
+
+async def _clients(server: Server, batch: list[bytes], clients: int, remaining: list[float],
+                   deadline: float, timeout: float, per_connection: int,
+                   latencies: list[int], errors: Counter[str]) -> None:
+    async def client(offset: int) -> None:
+        reader = writer = None
+        sent_on_connection = 0
+        position = offset
+        while remaining[0] > 0 and time.perf_counter() < deadline:
+            remaining[0] -= 1
+            request = batch[position % len(batch)]
+            position += clients
+            try:
+                async with asyncio.timeout(timeout):
+                    # A new connection every 20 requests, as ``drive`` does, so that the
+                    # less busy gunicorn worker takes the next one.
+                    if writer is None or reader is None or sent_on_connection >= per_connection:
+                        if writer is not None:
+                            writer.close()
+                        reader, writer = await asyncio.open_connection(server.host, server.port)
+                        sent_on_connection = 0
+                    sent_on_connection += 1
+                    begun = time.perf_counter_ns()
+                    writer.write(request)
+                    status = await _read_response(reader)
+                    finished = time.perf_counter_ns()
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
+                errors[type(error).__name__] += 1
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+                continue
+            if status < 400:
+                latencies.append(finished - begun)
+            else:
+                errors[f"http_{status}"] += 1
+        if writer is not None:
+            writer.close()
+
+    await asyncio.gather(*(client(offset) for offset in range(clients)))
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = (await reader.readuntil(b"\r\n\r\n")).lower()
+    start = head.find(b"\r\ncontent-length:")
+    if start < 0:
+        raise ValueError("response without a content length")
+    length = int(head[start + 17:head.index(b"\r\n", start + 2)].strip())
+    await reader.readexactly(length)
+    return int(head[9:12])

@@ -1,0 +1,1 @@
+"""Syncing each municipality's directory sources: HR CSV exports, LDIF, SCIM pushes."""
