@@ -6,19 +6,24 @@ rolled back) by the request boundary in :mod:`services.factory`.
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from services.errors import ApiError
 from services.identity.principal import Principal
 from services.settings_ext import extension
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Requests that only read (RFC 9110 safe methods): their session begins read-only."""
+
 
 def db_session() -> Session:
     """The request's database session (one per request, committed at its end)."""
     session = g.get("samverkan_session")
     if session is None:
-        session = extension(current_app).session_factory()
+        platform = extension(current_app)
+        reads_only = request.method in SAFE_METHODS
+        session = (platform.read_session_factory if reads_only else platform.session_factory)()
         g.samverkan_session = session
     return session
 

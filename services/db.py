@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event, make_url, pool, text
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from services import clock
@@ -23,6 +23,9 @@ from services.ids import uuid7
 
 READ_ONLY = "samverkan_read_only"
 """Execution option: the session only reads, so SQLite need not take the write lock."""
+
+WRITABLE_ENGINE = "samverkan_writable_engine"
+"""Session.info key of a read-only session: the engine its incidental writes go through."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,11 +87,37 @@ def make_engine(url: str, **options: object) -> Engine:
     return create_engine(url, **options)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
+def make_session_factory(engine: Engine, *, info: dict[str, object] | None = None
+                         ) -> sessionmaker:
     """A factory of tenant-enforcing sessions on ``engine``; objects stay readable after commit."""
     from services.tenancy.orm import TenantSession
 
-    return sessionmaker(bind=engine, class_=TenantSession, expire_on_commit=False)
+    return sessionmaker(bind=engine, class_=TenantSession, expire_on_commit=False,
+                        info=info or {})
+
+
+@contextlib.contextmanager
+def written_aside(session: Session) -> Iterator[Session]:
+    """Where a small write of a read-only request goes: its own transaction, committed at once.
+
+    A read-only session on SQLite began deferred; writing in it would need its snapshot to
+    still be the newest, and fails at once when another writer committed meanwhile. Such
+    writes (a token's last use, an audited read) are made in a short transaction beside
+    it. Any other session is handed back as it is: its write belongs to its transaction.
+    """
+    engine = session.info.get(WRITABLE_ENGINE)
+    if engine is None:
+        yield session
+        return
+    aside = make_session_factory(engine)()  # type: ignore[arg-type]
+    try:
+        yield aside
+        aside.commit()
+    except BaseException:
+        aside.rollback()
+        raise
+    finally:
+        aside.close()
 
 
 @contextlib.contextmanager

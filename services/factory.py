@@ -26,7 +26,7 @@ from services.health import health_blueprint
 from services.identity.auth import authenticate_request
 from services.logs import configure_logging
 from services.security import CachedSigningSessionInterface, add_security_headers
-from services.settings_ext import Samverkan, session_factory_for
+from services.settings_ext import Samverkan, read_session_factory_for, session_factory_for
 from services.tenancy import clear_scope, tenant_scope
 from services.web.apidocs import blueprint as api_docs_blueprint
 from services.web.layout import LANGUAGE_COOKIE, register_layout
@@ -91,6 +91,7 @@ def create_service_app(
         settings=settings,
         engine=session_factory.kw["bind"],
         session_factory=session_factory,
+        read_session_factory=read_session_factory_for(settings),
     )
     app.session_interface = CachedSigningSessionInterface()
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from services.config import Settings
-from services.db import make_engine, make_session_factory
+from services.db import READ_ONLY, WRITABLE_ENGINE, make_engine, make_session_factory
 
 _engines: dict[str, Engine] = {}
 _engines_lock = Lock()
@@ -24,6 +24,9 @@ class Samverkan:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker
+    read_session_factory: sessionmaker
+    """For requests that only read (GET, HEAD, OPTIONS): on SQLite their transactions begin
+    deferred, so readers do not queue for the one write lock (see services.db)."""
 
 
 def extension(app: Flask) -> Samverkan:
@@ -43,6 +46,16 @@ def shared_engine(url: str) -> Engine:
 def session_factory_for(settings: Settings) -> sessionmaker:
     """A session factory on the app database (its sessions carry the tenant hooks)."""
     return make_session_factory(shared_engine(settings.database_url))
+
+
+def read_session_factory_for(settings: Settings) -> sessionmaker:
+    """A factory of sessions that promise to read: their incidental writes go aside."""
+    engine = shared_engine(settings.database_url)
+    if engine.dialect.name != "sqlite":
+        # PostgreSQL readers never wait for writers: nothing to set aside.
+        return make_session_factory(engine)
+    return make_session_factory(engine.execution_options(**{READ_ONLY: True}),
+                                info={WRITABLE_ENGINE: engine})
 
 
 def dispose_engines() -> None:

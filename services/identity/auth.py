@@ -10,9 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Response, current_app, request
+from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services import clock
+from services.db import written_aside
 from services.errors import ApiError
 from services.identity.models import ApiToken, User
 from services.identity.operations import issue_token, principal_for, resolve_token
@@ -68,5 +71,11 @@ def end_web_session(session: Session, response: Response) -> None:
 def _principal_of(session: Session, token: ApiToken) -> Principal:
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
-        token.last_used_at = now
+        with written_aside(session) as writer:
+            if writer is session:
+                token.last_used_at = now
+            else:
+                writer.execute(update(ApiToken).where(ApiToken.id == token.id)
+                               .values(last_used_at=now))
+                set_committed_value(token, "last_used_at", now)
     return principal_for(session, token.user)

@@ -18,8 +18,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from services.audit.operations import record
+from services.db import written_aside
 from services.identity.principal import Principal
-from services.tenancy.operations import participants
+from services.tenancy.operations import participant_ids
 from services.tenancy.scope import TenantScope, tenant_scope
 
 
@@ -64,24 +65,25 @@ def cross_tenant(
     A grant of the role for all municipalities opens every participant; one-municipality
     grants open those municipalities. Without the role, :class:`CrossingDenied`.
     """
-    municipalities = participants(session, crossing.service)
+    taking_part = participant_ids(session, crossing.service)
     if principal.has_role_everywhere(crossing.role):
-        opened = municipalities
+        ids = taking_part
     else:
         allowed = principal.municipalities_with(crossing.role)
-        opened = [m for m in municipalities if m.id in allowed]
-    if not opened:
+        ids = [m for m in taking_part if m in allowed]
+    if not ids:
         raise CrossingDenied(f"{crossing.name} requires the role {crossing.role!r}")
-    for municipality in opened:
-        if not _due_for_audit(crossing, principal, municipality.id):
-            continue
-        record(session, "crossing.entered", municipality_id=municipality.id,
-               actor=principal.username, actor_user_id=principal.user_id,
-               subject=crossing.name, details={"purpose": crossing.purpose})
-    ids = [m.id for m in opened]
     home = principal.home_municipality_id if principal.home_municipality_id in ids else None
     with tenant_scope(TenantScope.of(ids, home=home, crossing=crossing.name)) as scope:
         assert scope is not None
+        due = [m for m in ids if _due_for_audit(crossing, principal, m)]
+        if due:
+            with written_aside(session) as writer:
+                for municipality_id in due:
+                    record(writer, "crossing.entered", municipality_id=municipality_id,
+                           actor=principal.username, actor_user_id=principal.user_id,
+                           subject=crossing.name, details={"purpose": crossing.purpose})
+                writer.flush()
         yield scope
 
 

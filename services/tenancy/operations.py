@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -135,6 +136,15 @@ def participants(session: Session, service: str) -> list[Municipality]:
             .order_by(Municipality.slug)
         )
     )
+
+
+def participant_ids(session: Session, service: str) -> list[uuid.UUID]:
+    """The ids of the municipalities that take part in ``service`` (one light query)."""
+    return list(session.scalars(
+        select(ServiceParticipation.municipality_id)
+        .where(ServiceParticipation.service == service)
+        .order_by(ServiceParticipation.municipality_id)
+    ))
 
 
 def read_reference_csv(path: Path) -> list[MunicipalityRow]:

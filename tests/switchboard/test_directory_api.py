@@ -18,6 +18,7 @@ from switchboard.operations.directory import (
     create_unit,
     set_keyword,
 )
+from switchboard.schemas.directory import SearchResultsSchema
 
 
 @pytest.fixture
@@ -230,3 +231,11 @@ def test_keywords_and_units_are_edited_by_editors(client, make_staff, region):
         "name": "Fel", "opening_hours": [{"weekday": 0, "opens": "16:00", "closes": "08:00"}]})
     assert closes_before_opening.status_code == 422
     assert "opening_hours[0].closes" in closes_before_opening.json["error"]["fields"]["json"]
+
+
+def test_search_results_are_exactly_what_the_openapi_document_describes(
+        client, make_staff, region):
+    operator = make_staff("telefonist", "bjurholm", ("operator", None))
+    reply = client.get("/switchboard/api/search?q=bygglov", headers=operator.headers).json
+    assert reply["results"]
+    assert SearchResultsSchema().dump(reply) == reply
