@@ -205,6 +205,8 @@ class PhoneNumber(TenantOwned, Base):
         CheckConstraint("e164 IS NOT NULL OR extension <> ''", name="number_or_extension"),
         CheckConstraint("e164 IS NULL OR e164 LIKE '+%'", name="e164_form"),
         Index("ix_switchboard_numbers_e164", "e164"),
+        Index("ix_switchboard_numbers_contact", "municipality_id", "contact_id"),
+        Index("ix_switchboard_numbers_unit", "municipality_id", "unit_id"),
     )
 
     contact_id: Mapped[uuid.UUID | None]
@@ -317,30 +319,39 @@ RAISED_REVISIONS = "switchboard_revisions_raised"
 """Session.info key: the municipalities whose revision this transaction raised."""
 
 
-def _raise_revisions(session: Session, _context: object) -> None:
-    """Raise the revision of every municipality whose directory this flush changed.
+def raise_revision(session: Session, municipality_id: uuid.UUID) -> None:
+    """Raise a municipality's directory revision, once per transaction.
 
-    Once per municipality and transaction: other processes see the new revision when the
-    transaction commits, together with every change it made.
+    Other processes see the new revision when the transaction commits, together with every
+    change it made, so raising it again before then would tell them nothing more. The flush
+    hook calls this for the changes it sees; code that writes directory rows past the ORM
+    (a sync's plain inserts) calls it itself.
     """
+    raised = session.info.setdefault(RAISED_REVISIONS, set())
+    if municipality_id in raised:
+        return
+    connection = session.connection()
+    insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    statement = insert(DirectoryRevision.__table__).values(
+        municipality_id=municipality_id, id=uuid7(), revision=1, changed_at=clock.now(),
+    )
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["municipality_id"],
+        set_={"revision": DirectoryRevision.__table__.c.revision + 1,
+              "changed_at": statement.excluded.changed_at},
+    ))
+    raised.add(municipality_id)
+
+
+def _raise_revisions(session: Session, _context: object) -> None:
+    """Raise the revision of every municipality whose directory this flush changed."""
     touched = {
         obj.municipality_id
         for obj in (*session.new, *session.dirty, *session.deleted)
         if isinstance(obj, _DIRECTORY_MODELS) and obj.municipality_id is not None
     }
-    raised = session.info.setdefault(RAISED_REVISIONS, set())
-    connection = session.connection()
-    insert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
-    for municipality_id in touched - raised:
-        statement = insert(DirectoryRevision.__table__).values(
-            municipality_id=municipality_id, id=uuid7(), revision=1, changed_at=clock.now(),
-        )
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=["municipality_id"],
-            set_={"revision": DirectoryRevision.__table__.c.revision + 1,
-                  "changed_at": statement.excluded.changed_at},
-        ))
-        raised.add(municipality_id)
+    for municipality_id in touched:
+        raise_revision(session, municipality_id)
 
 
 def _forget_raised(session: Session, _transaction: object) -> None:

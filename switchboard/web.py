@@ -72,8 +72,18 @@ def console() -> str | Response:
         call = _call_context(session, request.args.get("dialled", ""))
     chosen = request.args.get("municipality") or (call["municipality"].slug
                                                   if call and call["municipality"] else "")
+    query = request.args.get("q", "")[:200]
+    found, opened = [], None
+    with operators_read(session):
+        # Without script the form and the links still work: they come back here.
+        if query:
+            ids = [m.id for m in readable if not chosen or m.slug == chosen]
+            found = search(session, query, municipality_ids=ids, limit=RESULTS_SHOWN)
+        if request.args.get("open"):
+            opened = _entry_or_none(session, request.args["open"])
     return render_template("switchboard/console.html", municipalities=readable, call=call,
-                           chosen=chosen, query=request.args.get("q", ""))
+                           chosen=chosen, query=query, results=found, entry=opened,
+                           can_take_message=_can_take_messages())
 
 
 @blueprint.route("/console/results")
@@ -179,6 +189,13 @@ def age(minutes: int | None) -> str:
 def _labels() -> dict[str, Any]:
     return {"number_kinds": NUMBER_KINDS, "absence_sources": ABSENCE_SOURCES,
             "message_statuses": MESSAGE_STATUSES, "field_names": FIELD_NAMES}
+
+
+def _entry_or_none(session: Any, value: str) -> dict[str, Any] | None:
+    try:
+        return find_entry(session, uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 def _call_context(session: Any, dialled: str) -> dict[str, Any] | None:

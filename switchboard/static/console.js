@@ -25,6 +25,10 @@
     return false;
   }
 
+  function openCard(link) {
+    htmx.ajax("GET", link.getAttribute("hx-get"), { target: "#card" });
+  }
+
   function chooseMunicipality(index) {
     const select = document.getElementById("municipality");
     if (!select || index >= select.options.length) { return; }
@@ -53,8 +57,12 @@
     }
     if (!typing(target) && !event.ctrlKey && !event.metaKey && !event.altKey) {
       if (event.key === "m" || event.key === "M") {
+        // Ask htmx directly: a card swapped in a moment ago may not be wired up yet.
         const take = document.getElementById("take-message");
-        if (take) { take.click(); event.preventDefault(); }
+        if (take) {
+          htmx.ajax("GET", take.getAttribute("hx-get"), { target: "#message-area" });
+          event.preventDefault();
+        }
       } else if (event.key === "/") {
         query().focus();
         event.preventDefault();
@@ -66,9 +74,16 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && event.target === query()) {
       const first = resultLinks()[0];
-      if (first) { first.click(); event.preventDefault(); }
+      if (first) { openCard(first); event.preventDefault(); }
+    } else if (event.key === "Enter" && event.target instanceof HTMLElement &&
+               event.target.matches(".result__link")) {
+      openCard(event.target);
+      event.preventDefault();
     }
   }, true);
+
+  // Tests (and impatient fingers) can tell when the shortcuts above are listening.
+  document.documentElement.dataset.consoleReady = "true";
 
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;

@@ -14,8 +14,8 @@ are the exception: ``create_contact`` flushes once per contact (1.3 ms a contact
 SQLite, 2.9 ms on PostgreSQL, measured) and even ``update_contact`` on a new object costs
 0.2 ms in attribute events, so new contacts and their numbers are checked here by the same
 rules (numbers through :func:`switchboard.numbers.parse_number`) and inserted as plain
-rows, 500 to a statement; :func:`raise_revision` then tells the search indexes, as the
-flush hook does for ORM changes.
+rows, 500 to a statement; :func:`switchboard.models.raise_revision` then tells the search
+indexes, as the flush hook does for ORM changes.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, String, and_, insert, select, type_coerce, update
+from sqlalchemy import Select, String, and_, insert, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
 from services import clock
@@ -38,11 +38,11 @@ from switchboard.models import (
     CONTACT_KINDS,
     NUMBER_KINDS,
     Contact,
-    DirectoryRevision,
     DirectorySource,
     PhoneNumber,
     SyncRun,
     Unit,
+    raise_revision,
 )
 from switchboard.numbers import NumberError, parse_number
 from switchboard.operations.directory import (
@@ -132,22 +132,6 @@ def apply_records(session: Session, source: DirectorySource,
 def unit_external_id(path: Sequence[str]) -> str:
     """The external id of the unit at ``path`` within its source."""
     return "unit:" + UNIT_PATH_SEPARATOR.join(path)
-
-
-def raise_revision(session: Session, municipality_id: uuid.UUID) -> None:
-    """Raise a municipality's directory revision for rows written past the ORM's flush.
-
-    The flush hook in :mod:`switchboard.models` raises it for changes it sees; contacts
-    inserted as plain rows are not among them, and each process's search index would
-    miss them until the next edit.
-    """
-    raised = session.execute(
-        update(DirectoryRevision).where(DirectoryRevision.municipality_id == municipality_id)
-        .values(revision=DirectoryRevision.revision + 1, changed_at=clock.now())
-        .execution_options(synchronize_session=False))
-    if not raised.rowcount:
-        session.add(DirectoryRevision(municipality_id=municipality_id, revision=1))
-        session.flush()
 
 
 def today() -> date:
@@ -321,8 +305,8 @@ class _Sync:
 def _load_contacts(session: Session, source: DirectorySource) -> dict[str, _Known]:
     """The source's contacts and their numbers, as plain rows, in two queries.
 
-    Neither query joins contacts to numbers: numbers have no index by contact, and a plan
-    made from statistics that predate a big import would scan them once per contact.
+    Neither query joins contacts to numbers: a plan made from statistics that predate a
+    big import would visit the numbers once per contact rather than read them in one pass.
     Ids are read as the driver gives them (no conversion to UUID, which costs a second
     for 75,000 rows on SQLite); they only pair numbers with contacts here.
     """

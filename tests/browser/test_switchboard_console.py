@@ -52,6 +52,8 @@ def log_in(browser_page, next_path: str) -> None:
     page.get_by_label("Användarnamn").fill("telefonist")
     page.get_by_label("Lösenord").fill(PASSWORD)
     page.get_by_role("button", name="Logga in").click()
+    # The console's keyboard shortcuts listen once its script has run.
+    expect(page.locator("html")).to_have_attribute("data-console-ready", "true")
 
 
 def test_an_operator_finds_a_person_opens_the_card_and_takes_a_message(

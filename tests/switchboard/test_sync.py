@@ -144,6 +144,14 @@ def test_every_sync_that_adds_or_changes_raises_the_directory_revision(db, hr):
     assert first < added < directory_revision(db)
 
 
+def test_a_sync_raises_the_revision_once_however_many_units_and_contacts_it_writes(db, hr):
+    before = directory_revision(db)
+
+    sync(db, hr, csv_bytes(*ROWS))  # new units through the ORM, new contacts as plain rows
+
+    assert directory_revision(db) == before + 1
+
+
 def test_contacts_are_matched_on_the_external_id_so_a_rename_keeps_the_contact(db, hr):
     sync(db, hr, csv_bytes(*ROWS))
     anna_id = contacts(db, hr)["1001"].id
