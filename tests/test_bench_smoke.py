@@ -35,6 +35,42 @@ def test_health_benchmark_on_a_throwaway_postgresql_database_succeeds_and_drops_
     assert not _database_exists(server_url, document["machine"]["database"]["name"])
 
 
+def test_switchboard_search_on_sqlite_finds_what_it_looks_for_and_every_request_succeeds() -> None:
+    document = _run_benchmark("switchboard_search", "--quick")
+
+    _assert_switchboard_search_document(document, dialect="sqlite")
+
+
+@pytest.mark.postgres
+def test_switchboard_search_on_a_throwaway_postgresql_database_succeeds_and_drops_it() -> None:
+    server_url = os.environ["SAMVERKAN_TEST_DATABASE_URL"]
+
+    document = _run_benchmark("switchboard_search", "--quick", "--db", "postgresql",
+                              "--database-url", server_url)
+
+    _assert_switchboard_search_document(document, dialect="postgresql")
+    assert not _database_exists(server_url, document["machine"]["database"]["name"])
+
+
+def test_switchboard_sync_on_sqlite_adds_changes_and_then_changes_nothing() -> None:
+    document = _run_benchmark("switchboard_sync", "--quick")
+
+    _assert_switchboard_sync_document(document, dialect="sqlite")
+    assert document["results"]["statistics_warmed"] is False
+
+
+@pytest.mark.postgres
+def test_switchboard_sync_on_a_throwaway_postgresql_database_succeeds_and_drops_it() -> None:
+    server_url = os.environ["SAMVERKAN_TEST_DATABASE_URL"]
+
+    document = _run_benchmark("switchboard_sync", "--quick", "--db", "postgresql",
+                              "--database-url", server_url)
+
+    _assert_switchboard_sync_document(document, dialect="postgresql")
+    assert document["results"]["statistics_warmed"] is True
+    assert not _database_exists(server_url, document["machine"]["database"]["name"])
+
+
 def test_an_unknown_benchmark_is_refused_with_the_known_ones_named() -> None:
     completed = subprocess.run([sys.executable, "-m", "bench", "nosuch"], cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=60, check=False)
@@ -79,6 +115,48 @@ def _assert_health_document(document: dict[str, Any], *, dialect: str) -> None:
         assert figures["latency_ms"]["p99"] is not None
     assert http["rps"]["ratio"] > 0
     assert http["rps"]["aim"] == 0.7
+
+
+def _assert_switchboard_search_document(document: dict[str, Any], *, dialect: str) -> None:
+    assert document["benchmark"] == "switchboard_search"
+    assert document["machine"]["database"]["dialect"] == dialect
+    results = document["results"]
+    assert results["directory"]["rows"]["switchboard_contacts"] == 2000
+    assert results["queries"]["count"] == sum(results["queries"]["by_kind"].values())
+
+    in_service = results["in_service"]
+    assert in_service["first_search_ms"] > 0 and in_service["latency_ms"]["p99"] is not None
+    for kind, figures in in_service["by_kind"].items():
+        assert figures["with_hits"] == figures["queries"], kind
+    assert in_service["p99_ms"]["aim"] == 10.0
+
+    http = results["http"]
+    for endpoint in ("search", "health"):
+        assert http[endpoint]["requests"] > 0
+        assert http[endpoint]["succeeded"] == http[endpoint]["requests"]
+        assert http[endpoint]["errors"] == 0, http[endpoint]["error_kinds"]
+    assert http["rps"]["aim"] == 0.5 and http["p99_ms"]["aim"] == 30.0
+
+
+def _assert_switchboard_sync_document(document: dict[str, Any], *, dialect: str) -> None:
+    assert document["benchmark"] == "switchboard_sync"
+    assert document["machine"]["database"]["dialect"] == dialect
+    results = document["results"]
+    rows = results["rows"]
+    assert rows > 0 and results["changed_rows"] > 0
+
+    counts = {name: (results[name]["status"], results[name]["processed"],
+                     results[name]["added"], results[name]["left"], results[name]["rejected"])
+              for name in ("full_sync", "resync_1_percent_changed", "resync_unchanged")}
+    assert counts == {"full_sync": ("succeeded", rows, rows, 0, 0),
+                      "resync_1_percent_changed": ("succeeded", rows, 0, 0, 0),
+                      "resync_unchanged": ("succeeded", rows, 0, 0, 0)}
+    assert results["full_sync"]["changed"] == 0
+    assert 0 < results["resync_1_percent_changed"]["changed"] <= results["changed_rows"]
+    assert results["resync_unchanged"]["changed"] == 0
+    for name, target in (("full_sync", 20.0), ("resync_1_percent_changed", 3.0)):
+        assert results[name]["target_seconds"] == target
+        assert results[name]["seconds"] > 0 and "meets_target" in results[name]
 
 
 def _database_exists(server_url: str, name: str) -> bool:

@@ -79,6 +79,10 @@ def configure(settings: Settings) -> Celery:
                 "task": "services.tasks.purge_expired_credentials",
                 "schedule": crontab(minute=17, hour=3),
             },
+            "switchboard-run-due-sources": {
+                "task": "switchboard.tasks.sync.run_due_sources",
+                "schedule": crontab(minute="*/5"),
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         samverkan_settings=settings,

@@ -107,6 +107,14 @@ def test_each_service_has_its_own_queue(celery_worker):
     assert routing_key == "switchboard"
 
 
+def test_every_scheduled_task_is_a_task_the_worker_knows(celery_app, celery_worker):
+    scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+
+    assert {"services.tasks.purge_expired_credentials",
+            "switchboard.tasks.sync.run_due_sources"} <= scheduled
+    assert scheduled <= set(celery_app.tasks)
+
+
 def test_the_platform_purges_long_expired_credentials(celery_worker, db, make_staff):
     from datetime import timedelta
 
