@@ -28,6 +28,7 @@ from switchboard.search.index import (
     MunicipalityIndex,
     describe_numbers,
     indexes_for,
+    tokens_of,
 )
 from switchboard.search.text import TYPO_MIN_LENGTH, deletions, fold, phonetic, words
 
@@ -37,6 +38,8 @@ _PREFIX_BUDGET = 4000
 """Postings a one- or two-letter prefix may expand to before the rest is left out."""
 _DIGIT_HITS = 500
 _LEFT_PENALTY = 15.0
+_LEFT_MARGIN = 20
+"""Extra candidates a one-word search reads, so that people who left can sink below them."""
 
 
 @dataclass
@@ -138,14 +141,14 @@ def _by_words(indexes: list[MunicipalityIndex], query: str, limit: int) -> list[
                 if entry.kind == "function" or (entry.kind == "unit" and not entry.doc["unit"])]
     hits = []
     for index in indexes:
-        matches = [_match_term(index, written, folded) for written, folded in terms]
-        if not all(matches):
+        if len(terms) == 1:
+            hits.extend(_best_of_one_term(index, *terms[0], limit, named))
             continue
-        matches.sort(key=len)
-        scores = {position: score for position, (score, _field) in matches[0].items()}
-        for match in matches[1:]:
-            scores = {position: score + match[position][0]
-                      for position, score in scores.items() if position in match}
+        matches = _match_terms(index, terms)
+        if matches is None:
+            continue
+        scores = {position: sum(match[position][0] for match in matches)
+                  for position in matches[0]}
         for position in index.left.intersection(scores):
             scores[position] -= _LEFT_PENALTY
         entries = index.entries
@@ -157,6 +160,96 @@ def _by_words(indexes: list[MunicipalityIndex], query: str, limit: int) -> list[
             hits.append(Hit(score, entries[position], index,
                             [*fields, "municipality"] if named else fields))
     return hits
+
+
+def _best_of_one_term(index: MunicipalityIndex, written: str, folded: str, limit: int,
+                      named: set[uuid.UUID]) -> list[Hit]:
+    """The best ``limit`` entries for one word, reading score groups from the top down.
+
+    One word is most of what an operator types first ("an", "lar"), and may match a tenth
+    of a municipality; the groups are already ordered by score, so only the groups that
+    can reach the top are read, not every entry the word matches.
+    """
+    wanted = limit + _LEFT_MARGIN
+    best: dict[int, tuple[float, str]] = {}
+    groups = _scored_groups(index, written, folded)
+    boundary = None
+    for score, field, positions in reversed(groups):
+        if boundary is not None and score < boundary:
+            break
+        for position in positions:
+            best.setdefault(position, (score, field))
+        if boundary is None and len(best) >= wanted:
+            boundary = score  # equal scores still compete on alphabetical order
+    entries = index.entries
+    penalty = dict.fromkeys(index.left.intersection(best), _LEFT_PENALTY)
+    ranked = heapq.nlargest(limit, ((score - penalty.get(position, 0.0),
+                                     -entries[position].rank, position, field)
+                                    for position, (score, field) in best.items()))
+    extra = ["municipality"] if named else []
+    return [Hit(score, entries[position], index, [field, *extra])
+            for score, _rank, position, field in ranked]
+
+
+def _match_terms(index: MunicipalityIndex, terms: list[tuple[str, str]]
+                 ) -> list[dict[int, tuple[float, str]]] | None:
+    """For each term, the entries it matches and how well; None when one term matches none.
+
+    The most selective term is looked up in the postings; the others are only checked
+    against the words of the entries it found ("åsa hörnefors" does not walk every entry
+    in the school's unit). Each dict holds exactly the entries every term matches.
+    """
+    ordered = sorted(terms, key=lambda term: _expected_postings(index, term[1]))
+    first = _match_term(index, *ordered[0])
+    if not first:
+        return None
+    matches = [first]
+    for written, folded in ordered[1:]:
+        match = {}
+        for position in matches[0]:
+            found = _match_in_entry(index.entries[position], written, folded)
+            if found is not None:
+                match[position] = found
+        if not match:
+            return None
+        matches.append(match)
+    common = set(matches[-1])
+    return [{position: match[position] for position in common} for match in matches]
+
+
+def _expected_postings(index: MunicipalityIndex, folded: str) -> int:
+    low, high = index.prefix_range(folded)
+    total = 0
+    for slot in range(low, high):
+        total += index.counts[index.sorted_tokens[slot]]
+        if total > _PREFIX_BUDGET:
+            break
+    return total
+
+
+def _match_in_entry(entry: Entry, written: str, folded: str) -> tuple[float, str] | None:
+    """How well one term matches one entry's own words, scored as the postings would."""
+    best: tuple[float, str] | None = None
+    sound = phonetic(folded) if len(folded) >= 3 and not folded.isdigit() else None
+    typo = len(folded) >= TYPO_MIN_LENGTH and not folded.isdigit()
+    for field, text in entry.texts:
+        weight = FIELD_WEIGHTS[field]
+        for token, token_written in tokens_of(text):
+            if token == folded:
+                base = 100.0 + (8.0 if token_written.startswith(written) else 0.0)
+            elif token.startswith(folded):
+                base = 55.0 + 30.0 * len(folded) / len(token)
+                base += 4.0 if token_written.startswith(written) else 0.0
+            elif sound is not None and phonetic(token) == sound:
+                base = 62.0
+            elif typo and abs(len(token) - len(folded)) <= 1 \
+                    and OSA.distance(token, folded) <= 1:
+                base = 50.0
+            else:
+                continue
+            if best is None or base * weight > best[0]:
+                best = (base * weight, field)
+    return best
 
 
 def _municipality_terms(indexes: list[MunicipalityIndex], terms: list[tuple[str, str]]
@@ -177,34 +270,43 @@ def _municipality_terms(indexes: list[MunicipalityIndex], terms: list[tuple[str,
 
 def _match_term(index: MunicipalityIndex, written: str, folded: str
                 ) -> dict[int, tuple[float, str]]:
+    """Every entry ``folded`` matches, with its best (score, field)."""
     found: dict[int, tuple[float, str]] = {}
+    for score, field, positions in _scored_groups(index, written, folded):
+        # Groups come lowest score first, so each entry ends with its best.
+        found.update(dict.fromkeys(positions, (score, field)))
+    return found
 
-    def offer(token: str, base: float, as_written_bonus: float = 0.0) -> None:
-        for position, field, token_written in index.postings.get(token, ()):
-            score = base + (as_written_bonus if token_written.startswith(written) else 0.0)
-            score *= FIELD_WEIGHTS[field]
-            current = found.get(position)
-            if current is None or score > current[0]:
-                found[position] = (score, field)
 
-    offer(folded, 100.0, 8.0)
+def _scored_groups(index: MunicipalityIndex, written: str, folded: str
+                   ) -> list[tuple[float, str, tuple[int, ...]]]:
+    """The posting groups ``folded`` matches, scored, lowest score first."""
+    groups: list[tuple[float, str, tuple[int, ...]]] = []
+
+    def take(token: str, base: float, as_written_bonus: float = 0.0) -> None:
+        for field, token_written, positions in index.postings.get(token, ()):
+            bonus = as_written_bonus if token_written.startswith(written) else 0.0
+            groups.append(((base + bonus) * FIELD_WEIGHTS[field], field, positions))
+
+    take(folded, 100.0, 8.0)
     low, high = index.prefix_range(folded)
     used = 0
     for slot in range(low, high):
         token = index.sorted_tokens[slot]
         if token != folded:
-            offer(token, 55.0 + 30.0 * len(folded) / len(token), 4.0)
-        used += len(index.postings[token])
+            take(token, 55.0 + 30.0 * len(folded) / len(token), 4.0)
+        used += index.counts[token]
         if used > _PREFIX_BUDGET * min(len(folded), 3) // 3:
             break
     if len(folded) >= 3 and not folded.isdigit():
         for token in index.by_sound.get(phonetic(folded), ()):
             if token != folded:
-                offer(token, 62.0)
+                take(token, 62.0)
     if len(folded) >= TYPO_MIN_LENGTH and not folded.isdigit():
         for token in _one_typo_away(index, folded):
-            offer(token, 50.0)
-    return found
+            take(token, 50.0)
+    groups.sort(key=lambda group: group[0])
+    return groups
 
 
 def _one_typo_away(index: MunicipalityIndex, folded: str) -> set[str]:

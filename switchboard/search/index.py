@@ -97,7 +97,9 @@ class MunicipalityIndex:
     version: tuple[uuid.UUID, int] | None
     entries: list[Entry]
     contacts: dict[uuid.UUID, int]
-    postings: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)
+    postings: dict[str, list[tuple[str, str, tuple[int, ...]]]] = field(default_factory=dict)
+    """Word → (field, word as written, the entries with it there)."""
+    counts: dict[str, int] = field(default_factory=dict)
     sorted_tokens: list[str] = field(default_factory=list)
     by_sound: dict[str, list[str]] = field(default_factory=dict)
     by_deletion: dict[str, list[str]] = field(default_factory=dict)
@@ -325,7 +327,8 @@ def _sort_key(name: str) -> Any:
 
 
 @functools.lru_cache(maxsize=65536)
-def _tokens(text: str) -> tuple[tuple[str, str], ...]:
+def tokens_of(text: str) -> tuple[tuple[str, str], ...]:
+    """The (folded, as written) words of ``text``; memoised, as names and units repeat."""
     return tuple((fold(word), word) for word in words(text or ""))
 
 
@@ -341,14 +344,14 @@ def _add_keywords(index: MunicipalityIndex, loaded: _Loaded) -> None:
 
 
 def _build_lookups(index: MunicipalityIndex, _loaded: _Loaded) -> None:
-    postings: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    grouped: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
     digit_parts: list[str] = []
     offset = 0
     for position, entry in enumerate(index.entries):
         entry.doc.setdefault("keywords", [])
         for field_name, text in entry.texts:
-            for folded, written in _tokens(text):
-                postings[folded].append((position, field_name, written))
+            for folded, written in tokens_of(text):
+                grouped[folded][(field_name, written)].append(position)
         for digits in (d for n in entry.numbers for d in searchable_digits(n.e164, n.extension)):
             index.digit_starts.append(offset)
             index.digit_owners.append(position)
@@ -358,8 +361,16 @@ def _build_lookups(index: MunicipalityIndex, _loaded: _Loaded) -> None:
                                            key=lambda p: index.entries[p].sort_key)):
         index.entries[position].rank = rank
     index.left = frozenset(p for p, entry in enumerate(index.entries) if entry.left_on)
-    index.postings = dict(postings)
-    index.sorted_tokens = sorted(postings)
+    # Entries found by the same word in the same field score the same: keep them together,
+    # so a search can take whole groups at C speed (dict.fromkeys) instead of entry by entry.
+    index.postings = {
+        token: [(field_name, written, tuple(dict.fromkeys(positions)))
+                for (field_name, written), positions in groups.items()]
+        for token, groups in grouped.items()
+    }
+    index.counts = {token: sum(len(group[2]) for group in groups)
+                    for token, groups in index.postings.items()}
+    index.sorted_tokens = sorted(index.postings)
     by_sound: dict[str, list[str]] = defaultdict(list)
     by_deletion: dict[str, list[str]] = defaultdict(list)
     for token in index.sorted_tokens:
