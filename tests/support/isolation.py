@@ -206,7 +206,9 @@ class IsolationHarness:
                 condition = self._belongs_to_other(table)
                 if condition is None or "id" not in table.c:
                     continue
-                found = list(connection.scalars(select(table.c.id).where(condition)))
+                # In id order (UUIDv7: oldest first), so each round picks the same rows.
+                found = list(connection.scalars(
+                    select(table.c.id).where(condition).order_by(table.c.id)))
                 if found:
                     ids[table.name] = found
         return ids
