@@ -204,17 +204,18 @@ def _match_terms(index: MunicipalityIndex, terms: list[tuple[str, str]]
     if not first:
         return None
     matches = [first]
+    survivors = list(first)
     for written, folded in ordered[1:]:
         match = {}
-        for position in matches[0]:
+        for position in survivors:
             found = _match_in_entry(index.entries[position], written, folded)
             if found is not None:
                 match[position] = found
         if not match:
             return None
         matches.append(match)
-    common = set(matches[-1])
-    return [{position: match[position] for position in common} for match in matches]
+        survivors = list(match)
+    return [{position: match[position] for position in survivors} for match in matches]
 
 
 def _expected_postings(index: MunicipalityIndex, folded: str) -> int:

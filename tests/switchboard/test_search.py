@@ -104,6 +104,13 @@ def test_prefixes_and_several_words_narrow_to_one_person(directory, find):
     assert "Anna Andersson" in _names(find("ann"))
 
 
+def test_every_word_must_match_the_same_entry(directory, find):
+    # "asa" matches both; each surname matches only one of them.
+    assert find("asa lindqvist berglund") == []
+    assert find("asa l b") == []  # "l" fits only Åsa Lindqvist, "b" only Asa Berglund
+    assert _names(find("asa lindqvist lärare")) == ["Åsa Lindqvist"]
+
+
 def test_swedish_spellings_and_one_typo_find_the_name(directory, find):
     karlssons = _names(find("Carlsson"))
     assert karlssons[0] == "Eva Carlsson"
