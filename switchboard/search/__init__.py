@@ -28,7 +28,6 @@ from switchboard.search.index import (
     MunicipalityIndex,
     describe_numbers,
     indexes_for,
-    tokens_of,
 )
 from switchboard.search.text import TYPO_MIN_LENGTH, deletions, fold, phonetic, words
 
@@ -193,28 +192,20 @@ def _best_of_one_term(index: MunicipalityIndex, written: str, folded: str, limit
 
 def _match_terms(index: MunicipalityIndex, terms: list[tuple[str, str]]
                  ) -> list[dict[int, tuple[float, str]]] | None:
-    """For each term, the entries it matches and how well; None when one term matches none.
+    """For each term, the entries every term matches and how well; None when none do.
 
-    The most selective term is looked up in the postings; the others are only checked
-    against the words of the entries it found ("åsa hörnefors" does not walk every entry
-    in the school's unit). Each dict holds exactly the entries every term matches.
+    Terms are taken most selective first, so the entries still in the running stay few;
+    each term's matches are gathered a posting group at a time (see _match_term).
     """
-    ordered = sorted(terms, key=lambda term: _expected_postings(index, term[1]))
-    first = _match_term(index, *ordered[0])
-    if not first:
-        return None
-    matches = [first]
-    survivors = list(first)
-    for written, folded in ordered[1:]:
-        match = {}
-        for position in survivors:
-            found = _match_in_entry(index.entries[position], written, folded)
-            if found is not None:
-                match[position] = found
-        if not match:
+    matches = []
+    survivors: list[int] | None = None
+    for written, folded in sorted(terms, key=lambda term: _expected_postings(index, term[1])):
+        match = _match_term(index, written, folded)
+        survivors = list(match) if survivors is None else [p for p in survivors if p in match]
+        if not survivors:
             return None
         matches.append(match)
-        survivors = list(match)
+    assert survivors is not None
     return [{position: match[position] for position in survivors} for match in matches]
 
 
@@ -226,31 +217,6 @@ def _expected_postings(index: MunicipalityIndex, folded: str) -> int:
         if total > _PREFIX_BUDGET:
             break
     return total
-
-
-def _match_in_entry(entry: Entry, written: str, folded: str) -> tuple[float, str] | None:
-    """How well one term matches one entry's own words, scored as the postings would."""
-    best: tuple[float, str] | None = None
-    sound = phonetic(folded) if len(folded) >= 3 and not folded.isdigit() else None
-    typo = len(folded) >= TYPO_MIN_LENGTH and not folded.isdigit()
-    for field, text in entry.texts:
-        weight = FIELD_WEIGHTS[field]
-        for token, token_written in tokens_of(text):
-            if token == folded:
-                base = 100.0 + (8.0 if token_written.startswith(written) else 0.0)
-            elif token.startswith(folded):
-                base = 55.0 + 30.0 * len(folded) / len(token)
-                base += 4.0 if token_written.startswith(written) else 0.0
-            elif sound is not None and phonetic(token) == sound:
-                base = 62.0
-            elif typo and abs(len(token) - len(folded)) <= 1 \
-                    and OSA.distance(token, folded) <= 1:
-                base = 50.0
-            else:
-                continue
-            if best is None or base * weight > best[0]:
-                best = (base * weight, field)
-    return best
 
 
 def _municipality_terms(indexes: list[MunicipalityIndex], terms: list[tuple[str, str]]
