@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from services import clock
 from services.audit.operations import record
@@ -120,10 +120,7 @@ def resolve_token(session: Session, secret: str, *, kind: str = "api") -> ApiTok
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(
-        select(ApiToken)
-        .where(ApiToken.token_hash == _digest(secret), ApiToken.kind == kind)
-        # Every authenticated request needs the user's grants next: one round trip.
-        .options(joinedload(ApiToken.user).selectinload(User.grants))
+        select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.kind == kind)
     )
     if token is None or not token.is_valid(clock.now()):
         return None
