@@ -70,11 +70,10 @@ def console() -> str | Response:
         readable = sorted((m for m in municipalities if _readable(m)),
                           key=lambda m: swedish_sort_key(m.name))
         call = _call_context(session, request.args.get("dialled", ""))
-    chosen = request.args.get("municipality") or (call["municipality"].slug
-                                                  if call and call["municipality"] else "")
-    query = request.args.get("q", "")[:200]
-    found, opened = [], None
-    with operators_read(session):
+        chosen = request.args.get("municipality") or (call["municipality"].slug
+                                                      if call and call["municipality"] else "")
+        query = request.args.get("q", "")[:200]
+        found, opened = [], None
         # Without script the form and the links still work: they come back here.
         if query:
             ids = [m.id for m in readable if not chosen or m.slug == chosen]

@@ -201,16 +201,27 @@ def set_keyword(session: Session, word: str, *, synonyms: Iterable[str] = (),
     return keyword
 
 
-def unit_path(units_by_id: dict[uuid.UUID, Unit], unit_id: uuid.UUID | None) -> list[Unit]:
-    """The chain from the förvaltning down to ``unit_id``."""
-    path: list[Unit] = []
-    seen: set[uuid.UUID] = set()
-    while unit_id is not None and unit_id in units_by_id and unit_id not in seen:
-        seen.add(unit_id)
-        unit = units_by_id[unit_id]
-        path.append(unit)
-        unit_id = unit.parent_id
-    return list(reversed(path))
+def number_values(numbers: Sequence[NumberInput]) -> list[dict[str, Any]]:
+    """The column values of ``numbers`` once checked: kind, E.164, extension, display."""
+    rows = []
+    for position, given in enumerate(numbers):
+        field = f"numbers[{position}]"
+        if given.kind not in NUMBER_KINDS:
+            raise DirectoryError(f"{field}.kind", f"Choose one of {', '.join(NUMBER_KINDS)}.")
+        extension = given.extension.strip()
+        if extension and not extension.isdigit():
+            raise DirectoryError(f"{field}.extension", "An extension is digits only.")
+        e164 = None
+        if given.number.strip():
+            try:
+                e164 = parse_number(given.number)
+            except NumberError as error:
+                raise DirectoryError(f"{field}.number", str(error)) from error
+        elif not extension:
+            raise DirectoryError(f"{field}.number", "Give a number, an extension or both.")
+        rows.append({"kind": given.kind, "e164": e164, "extension": extension,
+                     "display": given.display.strip(), "position": position})
+    return rows
 
 
 # --- private helpers ------------------------------------------------------------------
@@ -251,25 +262,7 @@ def _clean_list(values: Iterable[str]) -> list[str]:
 
 
 def _number_rows(numbers: Sequence[NumberInput]) -> list[PhoneNumber]:
-    rows = []
-    for position, given in enumerate(numbers):
-        field = f"numbers[{position}]"
-        if given.kind not in NUMBER_KINDS:
-            raise DirectoryError(f"{field}.kind", f"Choose one of {', '.join(NUMBER_KINDS)}.")
-        extension = given.extension.strip()
-        if extension and not extension.isdigit():
-            raise DirectoryError(f"{field}.extension", "An extension is digits only.")
-        e164 = None
-        if given.number.strip():
-            try:
-                e164 = parse_number(given.number)
-            except NumberError as error:
-                raise DirectoryError(f"{field}.number", str(error)) from error
-        elif not extension:
-            raise DirectoryError(f"{field}.number", "Give a number, an extension or both.")
-        rows.append(PhoneNumber(kind=given.kind, e164=e164, extension=extension,
-                                display=given.display.strip(), position=position))
-    return rows
+    return [PhoneNumber(**values) for values in number_values(numbers)]
 
 
 def _hours_rows(hours: Sequence[HoursInput]) -> list[OpeningHours]:

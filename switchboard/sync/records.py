@@ -36,7 +36,6 @@ from services.ids import uuid7
 from services.tenancy import TenantScopeViolation, current_scope
 from switchboard.models import (
     CONTACT_KINDS,
-    NUMBER_KINDS,
     Contact,
     DirectorySource,
     PhoneNumber,
@@ -44,12 +43,12 @@ from switchboard.models import (
     Unit,
     raise_revision,
 )
-from switchboard.numbers import NumberError, parse_number
 from switchboard.operations.directory import (
     DirectoryError,
     NumberInput,
     create_unit,
     mark_left,
+    number_values,
     update_contact,
 )
 
@@ -394,27 +393,9 @@ def _obvious_e164(text: str) -> str | None:
 def _number_values(numbers: Sequence[NumberInput], municipality_id: uuid.UUID,
                    contact_id: uuid.UUID) -> list[dict[str, Any]]:
     """A new contact's number rows, checked as ``set_numbers`` checks them."""
-    rows = []
-    for position, given in enumerate(numbers):
-        field = f"numbers[{position}]"
-        if given.kind not in NUMBER_KINDS:
-            raise DirectoryError(f"{field}.kind", f"Choose one of {', '.join(NUMBER_KINDS)}.")
-        extension = given.extension.strip()
-        if extension and not extension.isdigit():
-            raise DirectoryError(f"{field}.extension", "An extension is digits only.")
-        e164 = None
-        if given.number.strip():
-            try:
-                e164 = parse_number(given.number)
-            except NumberError as error:
-                raise DirectoryError(f"{field}.number", str(error)) from error
-        elif not extension:
-            raise DirectoryError(f"{field}.number", "Give a number, an extension or both.")
-        rows.append({"municipality_id": municipality_id, "id": uuid7(),
-                     "contact_id": contact_id, "unit_id": None, "kind": given.kind,
-                     "e164": e164, "extension": extension, "display": given.display.strip(),
-                     "position": position})
-    return rows
+    return [{**values, "municipality_id": municipality_id, "id": uuid7(),
+             "contact_id": contact_id, "unit_id": None}
+            for values in number_values(numbers)]
 
 
 def _problem_with(record: SourceRecord, wanted: dict[str, Any]) -> str | None:
