@@ -139,7 +139,8 @@ def _open_request() -> None:
 
 def _finish_request(response: Response) -> Response:
     session = g.pop("samverkan_session", None)
-    if session is not None:
+    # A session that never began a transaction (answered from memory) has nothing to end.
+    if session is not None and session.in_transaction():
         try:
             if response.status_code < 400:
                 session.commit()

@@ -1,13 +1,16 @@
 """Who is asking: bearer tokens for the API, a session cookie for pages.
 
 Tokens and session keys are both random secrets stored only as hashes (``ApiToken``,
-kinds ``api`` and ``web``), so logging out and revoking a token take effect in every
-process at once.
+kinds ``api`` and ``web``). Who a secret belongs to is kept for a few seconds per process
+(:data:`PRINCIPALS`), since an operator's console sends a request on every keystroke:
+logging out, revoking a token or changing a grant takes effect at once in the process
+that did it, and in every other process within ``PRINCIPALS.seconds``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import Response, current_app, request
 from sqlalchemy import update
@@ -17,12 +20,26 @@ from sqlalchemy.orm.attributes import set_committed_value
 from services import clock
 from services.db import written_aside
 from services.errors import ApiError
-from services.identity.models import ApiToken, User
-from services.identity.operations import issue_token, principal_for, resolve_token
+from services.identity.models import ApiToken, RoleGrant, User
+from services.identity.operations import issue_token, principal_for, resolve_token, token_digest
 from services.identity.principal import Principal
+from services.readcache import ReadCache
+from services.tenancy.models import Municipality
 
 SESSION_COOKIE = "samverkan_session"
 _LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class _Authenticated:
+    principal: Principal
+    expires_at: datetime
+
+
+PRINCIPALS: ReadCache[_Authenticated | None] = ReadCache(
+    "principals", seconds=5.0, watches=(ApiToken, User, RoleGrant, Municipality))
+"""Who each recently seen secret belongs to (by its digest); unknown secrets are not kept."""
+
 
 def authenticate_request(session: Session) -> Principal | None:
     """The principal behind this request's bearer token or session cookie, if any.
@@ -35,15 +52,13 @@ def authenticate_request(session: Session) -> Principal | None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise ApiError(401, "The Authorization header must be 'Bearer <token>'.")
-        token = resolve_token(session, secret.strip(), kind="api")
-        if token is None:
+        principal = _principal_for_secret(session, secret.strip(), kind="api")
+        if principal is None:
             raise ApiError(401, "The bearer token is unknown, revoked or expired.")
-        return _principal_of(session, token)
+        return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        token = resolve_token(session, cookie, kind="web")
-        if token is not None:
-            return _principal_of(session, token)
+        return _principal_for_secret(session, cookie, kind="web")
     return None
 
 
@@ -66,6 +81,24 @@ def end_web_session(session: Session, response: Response) -> None:
         if token is not None:
             token.revoked_at = clock.now()
     response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def _principal_for_secret(session: Session, secret: str, *, kind: str) -> Principal | None:
+    key = (kind, token_digest(secret))
+
+    def load() -> _Authenticated | None:
+        token = resolve_token(session, secret, kind=kind)
+        if token is None:
+            return None
+        return _Authenticated(_principal_of(session, token), token.expires_at)
+
+    found = PRINCIPALS.get(session, key, load)
+    if found is None:
+        return None
+    if found.expires_at <= clock.now():
+        PRINCIPALS.forget(session, key)
+        return None
+    return found.principal
 
 
 def _principal_of(session: Session, token: ApiToken) -> Principal:

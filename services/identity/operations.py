@@ -102,7 +102,7 @@ def issue_token(
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,
-        token_hash=_digest(secret),
+        token_hash=token_digest(secret),
         label=label,
         kind=kind,
         expires_at=clock.now() + lifetime,
@@ -120,7 +120,7 @@ def resolve_token(session: Session, secret: str, *, kind: str = "api") -> ApiTok
     if not secret.startswith(TOKEN_PREFIX):
         return None
     token = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(secret), ApiToken.kind == kind)
+        select(ApiToken).where(ApiToken.token_hash == token_digest(secret), ApiToken.kind == kind)
     )
     if token is None or not token.is_valid(clock.now()):
         return None
@@ -168,5 +168,6 @@ def find_user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
     return session.get(User, user_id)
 
 
-def _digest(secret: str) -> str:
+def token_digest(secret: str) -> str:
+    """How a token's secret is stored and looked up: its SHA-256, never the secret itself."""
     return hashlib.sha256(secret.encode()).hexdigest()

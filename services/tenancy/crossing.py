@@ -76,7 +76,7 @@ def cross_tenant(
     home = principal.home_municipality_id if principal.home_municipality_id in ids else None
     with tenant_scope(TenantScope.of(ids, home=home, crossing=crossing.name)) as scope:
         assert scope is not None
-        due = [m for m in ids if _due_for_audit(crossing, principal, m)]
+        due = _due_for_audit(crossing, principal, ids)
         if due:
             with written_aside(session) as writer:
                 for municipality_id in due:
@@ -87,14 +87,19 @@ def cross_tenant(
         yield scope
 
 
-def _due_for_audit(crossing: Crossing, principal: Principal, municipality_id: uuid.UUID) -> bool:
+def _due_for_audit(crossing: Crossing, principal: Principal,
+                   municipality_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The municipalities whose crossing by ``principal`` is to be audited now."""
     if crossing.audit_every is None:
-        return True
-    key = (crossing.name, principal.user_id, municipality_id)
+        return list(municipality_ids)
+    every = crossing.audit_every.total_seconds()
     moment = time.monotonic()
+    due = []
     with _AUDIT_LOCK:
-        last = _LAST_AUDITED.get(key)
-        if last is not None and moment - last < crossing.audit_every.total_seconds():
-            return False
-        _LAST_AUDITED[key] = moment
-        return True
+        for municipality_id in municipality_ids:
+            key = (crossing.name, principal.user_id, municipality_id)
+            last = _LAST_AUDITED.get(key)
+            if last is None or moment - last >= every:
+                _LAST_AUDITED[key] = moment
+                due.append(municipality_id)
+    return due

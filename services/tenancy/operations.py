@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from services.readcache import ReadCache
 from services.tenancy.models import (
     PARTICIPATION_SERVICES,
     Municipality,
@@ -138,13 +139,18 @@ def participants(session: Session, service: str) -> list[Municipality]:
     )
 
 
+PARTICIPANTS: ReadCache[tuple[uuid.UUID, ...]] = ReadCache(
+    "participants", seconds=30.0, watches=(ServiceParticipation, Municipality))
+"""Who takes part in each service: joining or leaving is rare and seen within 30 s."""
+
+
 def participant_ids(session: Session, service: str) -> list[uuid.UUID]:
-    """The ids of the municipalities that take part in ``service`` (one light query)."""
-    return list(session.scalars(
+    """The ids of the municipalities that take part in ``service`` (cached, see PARTICIPANTS)."""
+    return list(PARTICIPANTS.get(session, service, lambda: tuple(session.scalars(
         select(ServiceParticipation.municipality_id)
         .where(ServiceParticipation.service == service)
         .order_by(ServiceParticipation.municipality_id)
-    ))
+    ))))
 
 
 def read_reference_csv(path: Path) -> list[MunicipalityRow]:
