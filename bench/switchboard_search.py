@@ -10,12 +10,16 @@ synonyms, titles, and numbers as people type them ("090-16 10 00", "+4690161000"
 - ``in_service``: ``switchboard.search.search`` called directly, in a tenant scope of every
   switchboard municipality, one read transaction per search as a request has; the first
   search (which builds every municipality's index) is reported apart from the steady state.
+  The service keeps the ranking of recent queries; here it is dropped before every search,
+  so the figures are of ranking itself (``with_kept_rankings`` gives the other case).
   Aim: p99 at most 10 ms.
 - ``http``: the switchboard service served by gunicorn as ``bench health`` serves its apps,
   driven by the same keep-alive clients with ``GET /api/search?q=…`` and an operator's
   bearer token (operator for every municipality), in rounds alternating with the service's
-  own ``/healthz`` (no token) as the baseline. Aims: ``rps.ratio`` (search / health) at least
-  0.5, and the search p99 at most 30 ms.
+  own ``/healthz`` (no token) as the baseline. The service runs as it does in production,
+  so a query asked again (the mix has 600, cycled) is answered from its kept ranking, with
+  availability worked out anew. Aims: ``rps.ratio`` (search / health) at least 0.5, and the
+  search p99 at most 30 ms.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ from services.tenancy import TenantScope, tenant_scope
 from services.tenancy.models import Municipality
 from services.tenancy.operations import participants
 from switchboard.numbers import format_number
-from switchboard.search import search
+from switchboard.search import forget_rankings, search
 
 TARGET = "switchboard:create_app()"
 SEARCH_PATH = "/api/search"
@@ -138,21 +142,31 @@ def measure_in_service(database: BenchDatabase, queries: list[tuple[str, str]],
                 finally:
                     session.rollback()  # one read transaction per search, as a request has
 
+            def fresh(query: str) -> list[dict[str, Any]]:
+                forget_rankings()
+                return one(query)
+
             rss_before = _rss_mib()
             started = time.perf_counter()
             one(queries[0][1])
             first_ms = (time.perf_counter() - started) * 1000
             rss_after = _rss_mib()
-            by_kind = _by_kind(one, queries)
+            by_kind = _by_kind(fresh, queries)
             cycle = _cycle([query for _, query in queries])
-            figures = measure(lambda: one(next(cycle)), iterations=iterations,
+            figures = measure(lambda: fresh(next(cycle)), iterations=iterations,
                               warmup=min(iterations, 200))
+            kept = measure(lambda: one(next(cycle)), iterations=iterations,
+                           warmup=min(iterations, 200))
     p99 = figures["latency_ms"]["p99"]
     return {
         "first_search_ms": round(first_ms, 1),
         "first_search_builds": "the index of every switchboard municipality",
         "process_rss_mib": {"before_index": rss_before, "after_index": rss_after},
+        "measured": "every search ranked anew (the kept rankings dropped before each), "
+                    "which is what the aim is judged on; `with_kept_rankings` is the same "
+                    "query mix answered as a running service answers repeated queries",
         **figures,
+        "with_kept_rankings": kept,
         "by_kind": by_kind,
         "p99_ms": {"ours": p99, "aim": AIMS["in_service_p99_ms"],
                    "meets_aim": p99 is not None and p99 <= AIMS["in_service_p99_ms"]},

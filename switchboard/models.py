@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from services import clock
 from services.db import Base, HasTimestamps
 from services.ids import uuid7
+from services.readcache import mark_changed
 from services.tenancy import TenantOwned
 from services.tenancy.orm import TenantSession
 
@@ -340,6 +341,7 @@ def raise_revision(session: Session, municipality_id: uuid.UUID) -> None:
         set_={"revision": DirectoryRevision.__table__.c.revision + 1,
               "changed_at": statement.excluded.changed_at},
     ))
+    mark_changed(session, DirectoryRevision)
     raised.add(municipality_id)
 
 

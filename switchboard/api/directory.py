@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from flask import Response, jsonify
+from flask import Response
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -54,14 +54,16 @@ from switchboard.schemas.directory import (
     UnitPatchSchema,
     UnitSchema,
 )
-from switchboard.search import find_entry, search
+from switchboard.search import find_entry, search_json
 
 blueprint = Blueprint("switchboard_directory", __name__, url_prefix="/api",
                       description="Searching and editing the directory")
 
 
 @blueprint.route("/search")
-@blueprint.arguments(SearchQuerySchema, location="query")
+# One schema instance for every request: the search runs on every keystroke, and building
+# the schema anew each time costs a tenth of the whole answer.
+@blueprint.arguments(SearchQuerySchema(), location="query")
 @blueprint.response(200, SearchResultsSchema)
 def search_directory(query: dict[str, Any]) -> Response:
     """People, functions and units matching what the operator typed, best first."""
@@ -71,10 +73,10 @@ def search_directory(query: dict[str, Any]) -> Response:
         if query["municipality"]:
             ids = [_municipality(query["municipality"], field="municipality").id]
         ids = ids if ids is not None else list(scope.municipality_ids)
-        found = search(session, query["q"], municipality_ids=ids, limit=query["limit"])
-    # Results are built as the schema documents them; dumping them through it again would
-    # cost more than the search itself on every keystroke.
-    return jsonify(results=found)
+        found = search_json(session, query["q"], municipality_ids=ids, limit=query["limit"])
+    # Results are built as the schema documents them; dumping them through it again (or
+    # through the standard json module) would cost more than the search itself.
+    return Response(found, mimetype="application/json")
 
 
 @blueprint.route("/call-context")

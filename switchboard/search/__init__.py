@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from rapidfuzz.distance import OSA
 from sqlalchemy.orm import Session
 
 from services import clock
 from services.tenancy import current_scope
+from switchboard.models import RAISED_REVISIONS
 from switchboard.numbers import query_digits
 from switchboard.operations.presence import opening_status
 from switchboard.search.index import (
     FIELD_WEIGHTS,
     Entry,
     MunicipalityIndex,
-    describe_numbers,
     indexes_for,
+    shown_numbers,
 )
 from switchboard.search.text import TYPO_MIN_LENGTH, deletions, fold, phonetic, words
 
@@ -54,6 +58,27 @@ class Hit:
 def search(session: Session, query: str, *, municipality_ids: list[uuid.UUID] | None = None,
            limit: int = 20, at: datetime | None = None) -> list[dict[str, Any]]:
     """The best ``limit`` matches for ``query`` in the scope's (or the given) municipalities."""
+    now = at or clock.now()
+    return [describe(hit.entry, hit.index, now, hit.fields, hit.score)
+            for hit in _hits(session, query, municipality_ids, limit)]
+
+
+def search_json(session: Session, query: str, *,
+                municipality_ids: list[uuid.UUID] | None = None, limit: int = 20,
+                at: datetime | None = None) -> bytes:
+    """``{"results": search(...)}`` as JSON, built from each entry's JSON kept from before.
+
+    The API answers every keystroke; serialising the same people's names, units and numbers
+    again each time would cost more than finding them.
+    """
+    now = at or clock.now()
+    return b'{"results":[' + b",".join(
+        _static_json(hit.entry, hit.index) + orjson.dumps(_dynamic(hit, now))[1:]
+        for hit in _hits(session, query, municipality_ids, limit)) + b"]}"
+
+
+def _hits(session: Session, query: str, municipality_ids: list[uuid.UUID] | None,
+          limit: int) -> list[Hit]:
     scope = current_scope()
     ids = sorted(scope.municipality_ids if municipality_ids is None
                  else [m for m in municipality_ids if scope.includes(m)])
@@ -62,14 +87,63 @@ def search(session: Session, query: str, *, municipality_ids: list[uuid.UUID] | 
         return []
     limit = max(1, min(limit, MAX_LIMIT))
     indexes = indexes_for(session, ids)
+    key = (query, limit, tuple(index.serial for index in indexes))
+    hits = _RANKINGS.get(key)
+    if hits is None:
+        hits = _rank(indexes, query, limit)
+        if not session.info.get(RAISED_REVISIONS):  # an uncommitted directory is not kept
+            _RANKINGS.put(key, hits)
+    return hits
+
+
+def _rank(indexes: list[MunicipalityIndex], query: str, limit: int) -> list[Hit]:
     digits = query_digits(query)
     if digits is not None:
         hits = [hit for index in indexes for hit in _by_digits(index, digits, limit)]
     else:
         hits = _by_words(indexes, query, limit)
     hits.sort(key=lambda hit: (-hit.score, hit.entry.sort_key))
-    now = at or clock.now()
-    return [describe(hit.entry, hit.index, now, hit.fields, hit.score) for hit in hits[:limit]]
+    return hits[:limit]
+
+
+class _Rankings:
+    """The ranked hits of recent queries, per set of index versions (an LRU).
+
+    Operators type the same beginnings all day ("an", "ann", "karl"); a ranking depends
+    only on the query and the indexes it ran on, so it is kept until those change. What
+    depends on the clock (availability, opening hours) is worked out anew for every answer.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[Any, ...], list[Hit]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> list[Hit] | None:
+        with self._lock:
+            hits = self._kept.get(key)
+            if hits is not None:
+                self._kept.move_to_end(key)
+            return hits
+
+    def put(self, key: tuple[Any, ...], hits: list[Hit]) -> None:
+        with self._lock:
+            self._kept[key] = hits
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_RANKINGS = _Rankings(size=20_000)
+
+
+def forget_rankings() -> None:
+    """Drop every kept ranking (what a benchmark does to measure the ranking itself)."""
+    _RANKINGS.clear()
 
 
 def find_entry(session: Session, entry_id: uuid.UUID, *,
@@ -85,11 +159,7 @@ def find_entry(session: Session, entry_id: uuid.UUID, *,
 def describe(entry: Entry, index: MunicipalityIndex, now: datetime, fields: list[str],
              score: float | None) -> dict[str, Any]:
     """The result document of ``entry``: its fields, why it matched, and availability."""
-    result = dict(entry.doc)
-    result["numbers"] = describe_numbers(entry.numbers)
-    if entry.left_on is not None:
-        successor = _other(index, entry.successor_id)
-        result["left"] = {**entry.doc["left"], "successor": successor}
+    result = dict(_static_doc(entry, index))
     result["matched_on"] = fields
     result["availability"] = availability(entry, index, now)
     if score is not None:
@@ -123,7 +193,30 @@ def _other(index: MunicipalityIndex, contact_id: uuid.UUID | None) -> dict[str, 
     if contact_id is None or contact_id not in index.contacts:
         return None
     other = index.entries[index.contacts[contact_id]]
-    return {"id": str(other.id), "name": other.name, "numbers": describe_numbers(other.numbers)}
+    return {"id": str(other.id), "name": other.name, "numbers": shown_numbers(other)}
+
+
+def _static_doc(entry: Entry, index: MunicipalityIndex) -> dict[str, Any]:
+    """What a result says of ``entry`` whatever the time: worked out once per index."""
+    if entry.shown_doc is None:
+        doc = dict(entry.doc)
+        doc["numbers"] = shown_numbers(entry)
+        if entry.left_on is not None:
+            doc["left"] = {**entry.doc["left"], "successor": _other(index, entry.successor_id)}
+        entry.shown_doc = doc
+    return entry.shown_doc
+
+
+def _static_json(entry: Entry, index: MunicipalityIndex) -> bytes:
+    """``_static_doc`` as JSON, open at the end for the clock-dependent keys."""
+    if entry.shown_json is None:
+        entry.shown_json = orjson.dumps(_static_doc(entry, index))[:-1] + b","
+    return entry.shown_json
+
+
+def _dynamic(hit: Hit, now: datetime) -> dict[str, Any]:
+    return {"matched_on": hit.fields, "availability": availability(hit.entry, hit.index, now),
+            "score": round(hit.score, 1)}
 
 
 # --- words ------------------------------------------------------------------------------
@@ -176,18 +269,20 @@ def _best_of_one_term(index: MunicipalityIndex, written: str, folded: str, limit
     for score, field, positions in reversed(groups):
         if boundary is not None and score < boundary:
             break
-        for position in positions:
+        # A group lists its entries in alphabetical order and they score alike, so past its
+        # first ``wanted`` none can rank above those (the ones seen already rank higher).
+        for position in positions[:wanted]:
             best.setdefault(position, (score, field))
         if boundary is None and len(best) >= wanted:
             boundary = score  # equal scores still compete on alphabetical order
-    entries = index.entries
     penalty = dict.fromkeys(index.left.intersection(best), _LEFT_PENALTY)
-    ranked = heapq.nlargest(limit, ((score - penalty.get(position, 0.0),
-                                     -entries[position].rank, position, field)
+    # An entry's position is its alphabetical rank.
+    ranked = heapq.nlargest(limit, ((score - penalty.get(position, 0.0), -position, field)
                                     for position, (score, field) in best.items()))
+    entries = index.entries
     extra = ["municipality"] if named else []
-    return [Hit(score, entries[position], index, [field, *extra])
-            for score, _rank, position, field in ranked]
+    return [Hit(score, entries[-minus_position], index, [field, *extra])
+            for score, minus_position, field in ranked]
 
 
 def _match_terms(index: MunicipalityIndex, terms: list[tuple[str, str]]
@@ -221,17 +316,24 @@ def _expected_postings(index: MunicipalityIndex, folded: str) -> int:
 
 def _municipality_terms(indexes: list[MunicipalityIndex], terms: list[tuple[str, str]]
                         ) -> tuple[set[uuid.UUID], list[tuple[str, str]]]:
-    """Words that name a municipality ("vind", "umeå") narrow the search to it."""
-    named: set[uuid.UUID] = set()
-    rest = []
-    for written, folded in terms:
-        matching = {index.municipality_id for index in indexes
-                    if len(folded) >= 3 and (fold(index.name).startswith(folded)
-                                             or index.slug.startswith(folded))}
-        if matching:
-            named |= matching
-        else:
-            rest.append((written, folded))
+    """Words that name a municipality ("vind", "umeå") narrow the search to it.
+
+    Only beside another word to look for, though: alone, a word is a municipality only when
+    it is the whole name ("robertsfors"), since "robert" is a person before it is the
+    beginning of Robertsfors.
+    """
+    matching = [
+        {index.municipality_id for index in indexes
+         if len(folded) >= 3 and (fold(index.name).startswith(folded)
+                                  or index.slug.startswith(folded))}
+        for _written, folded in terms
+    ]
+    if all(matching):
+        matching = [{index.municipality_id for index in indexes
+                     if folded in (fold(index.name), index.slug)}
+                    for _written, folded in terms]
+    named: set[uuid.UUID] = set().union(*matching)
+    rest = [term for term, ids in zip(terms, matching, strict=True) if not ids]
     return named, rest
 
 
@@ -291,6 +393,10 @@ def _one_typo_away(index: MunicipalityIndex, folded: str) -> set[str]:
 
 def _by_digits(index: MunicipalityIndex, digits: str, limit: int) -> list[Hit]:
     best: dict[int, float] = {}
+    whole = index.digit_forms.get(digits, ())
+    if len(whole) >= limit:
+        # A number many share (a switchboard's): whole-number matches outrank any partial.
+        return [Hit(100.0, index.entries[owner], index, ["number"]) for owner in whole[:limit]]
     text = index.digit_text
     start = text.find(digits)
     seen = 0

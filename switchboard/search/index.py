@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import functools
 import gc
+import itertools
 import threading
 import uuid
 from collections import defaultdict
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from services import clock
 from services.db import READ_ONLY, make_session_factory
 from services.i18n import swedish_sort_key
+from services.readcache import ReadCache, database_key
 from services.tenancy.models import Municipality
 from switchboard.models import (
     RAISED_REVISIONS,
@@ -82,9 +84,16 @@ class Entry:
     successor_id: uuid.UUID | None = None
     numbers: tuple[Any, ...] = ()
     """The entry's numbers as loaded; formatted only for the results shown."""
+    numbers_doc: list[dict[str, Any]] | None = None
+    """The numbers as results show them, once the entry has been shown (see shown_numbers)."""
+    shown_doc: dict[str, Any] | None = None
+    """The clock-free part of the entry's result, once it has been shown."""
+    shown_json: bytes | None = None
+    """``shown_doc`` as JSON without its closing brace, once an API answer has shown it."""
     sort_key: Any = None
     rank: int = 0
-    """The entry's place in Swedish alphabetical order within its municipality."""
+    """The entry's place in Swedish alphabetical order within its municipality (and its
+    position in the index's entries)."""
 
 
 @dataclass
@@ -106,7 +115,13 @@ class MunicipalityIndex:
     digit_text: str = ""
     digit_starts: list[int] = field(default_factory=list)
     digit_owners: list[int] = field(default_factory=list)
+    digit_forms: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """Each whole digit form → its owners, best-ranked first (a shared number's many)."""
     left: frozenset[int] = frozenset()
+    built_on: date = field(default_factory=lambda: clock.now().date())
+    """Who has been gone too long to be found is decided on this day: rebuilt the next."""
+    serial: int = field(default_factory=lambda: next(_SERIALS))
+    """Tells this build from every other in the process (results are kept per build)."""
 
     def prefix_range(self, folded: str) -> tuple[int, int]:
         """The slice of ``sorted_tokens`` that starts with ``folded``."""
@@ -115,24 +130,36 @@ class MunicipalityIndex:
         return low, high
 
 
+REVISIONS: ReadCache[dict[uuid.UUID, tuple[uuid.UUID, int]]] = ReadCache(
+    "switchboard revisions", seconds=1.0, watches=(DirectoryRevision,))
+"""The directory revisions last read: a change committed by another process (a sync in the
+worker, an edit through another gunicorn worker) reaches this process's searches within a
+second; one committed here, at once."""
+
+_SERIALS = itertools.count(1)
 _INDEXES: dict[tuple[str, uuid.UUID], MunicipalityIndex] = {}
 _LOCKS: dict[tuple[str, uuid.UUID], threading.Lock] = defaultdict(threading.Lock)
 
 
 def indexes_for(session: Session, municipality_ids: list[uuid.UUID]) -> list[MunicipalityIndex]:
     """The current index of each municipality, rebuilding those whose directory changed."""
-    database = str(session.get_bind().url)
-    versions = {
+    database = database_key(session)
+    versions = REVISIONS.get(session, frozenset(municipality_ids), lambda: {
         municipality_id: (row_id, revision)
         for municipality_id, row_id, revision in session.execute(
             select(DirectoryRevision.municipality_id, DirectoryRevision.id,
                    DirectoryRevision.revision)
             .where(DirectoryRevision.municipality_id.in_(municipality_ids))
         )
-    }
+    })
     # A session that changed the directory and has not committed must not leave an index
     # of its uncommitted rows behind for others: build it for this search only.
     uncommitted = bool(session.info.get(RAISED_REVISIONS))
+    today = clock.now().date()
+
+    def stale(index: MunicipalityIndex | None, version: tuple[uuid.UUID, int] | None) -> bool:
+        return index is None or index.version != version or index.built_on != today
+
     found = []
     for municipality_id in municipality_ids:
         key = (database, municipality_id)
@@ -140,10 +167,10 @@ def indexes_for(session: Session, municipality_ids: list[uuid.UUID]) -> list[Mun
         index = _INDEXES.get(key)
         if uncommitted:
             index = build_index(session, municipality_id, version)
-        elif index is None or index.version != version:
+        elif stale(index, version):
             with _LOCKS[key]:
                 index = _INDEXES.get(key)
-                if index is None or index.version != version:
+                if stale(index, version):
                     index = _build_beside(session, municipality_id, version)
                     _INDEXES[key] = index
                     # The index is long-lived and large: keep the cyclic garbage
@@ -249,6 +276,13 @@ class _Loaded:
         return self.paths[unit_id]
 
 
+def shown_numbers(entry: Entry) -> list[dict[str, Any]]:
+    """The entry's numbers as results show them, formatted the first time it is shown."""
+    if entry.numbers_doc is None:
+        entry.numbers_doc = describe_numbers(entry.numbers)
+    return entry.numbers_doc
+
+
 def describe_numbers(numbers: Iterable[Any]) -> list[dict[str, Any]]:
     """Numbers as results show them: type, display form, E.164 and extension."""
     return [
@@ -344,6 +378,13 @@ def _add_keywords(index: MunicipalityIndex, loaded: _Loaded) -> None:
 
 
 def _build_lookups(index: MunicipalityIndex, _loaded: _Loaded) -> None:
+    # Entries stand in Swedish alphabetical order, so every posting group lists its entries
+    # best-ranked first and a search can stop reading a group after the first few.
+    index.entries.sort(key=lambda entry: entry.sort_key)
+    index.contacts = {entry.id: position for position, entry in enumerate(index.entries)
+                      if entry.id in index.contacts}
+    for rank, entry in enumerate(index.entries):
+        entry.rank = rank
     grouped: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
     digit_parts: list[str] = []
     offset = 0
@@ -357,9 +398,6 @@ def _build_lookups(index: MunicipalityIndex, _loaded: _Loaded) -> None:
             index.digit_owners.append(position)
             digit_parts.append(digits)
             offset += len(digits) + 1
-    for rank, position in enumerate(sorted(range(len(index.entries)),
-                                           key=lambda p: index.entries[p].sort_key)):
-        index.entries[position].rank = rank
     index.left = frozenset(p for p, entry in enumerate(index.entries) if entry.left_on)
     # Entries found by the same word in the same field score the same: keep them together,
     # so a search can take whole groups at C speed (dict.fromkeys) instead of entry by entry.
@@ -383,3 +421,7 @@ def _build_lookups(index: MunicipalityIndex, _loaded: _Loaded) -> None:
     index.by_sound = dict(by_sound)
     index.by_deletion = dict(by_deletion)
     index.digit_text = "|".join(digit_parts)
+    forms: dict[str, list[int]] = defaultdict(list)
+    for digits, owner in zip(digit_parts, index.digit_owners, strict=True):
+        forms[digits].append(owner)
+    index.digit_forms = {digits: tuple(dict.fromkeys(owners)) for digits, owners in forms.items()}
