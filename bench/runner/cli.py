@@ -64,8 +64,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def benchmark_names() -> list[str]:
-    """The benchmarks ``python -m bench`` can run: the modules directly in ``bench/``."""
-    return sorted(path.stem for path in BENCH_DIR.glob("*.py") if not path.stem.startswith("_"))
+    """The benchmarks ``python -m bench`` can run: the modules in ``bench/`` with a ``run``.
+
+    The others there (``switchboard_data``, ``library_marc``) generate data for them.
+    """
+    return sorted(path.stem for path in BENCH_DIR.glob("*.py")
+                  if not path.stem.startswith("_") and "\ndef run(" in path.read_text())
 
 
 def machine_info() -> dict[str, Any]:
