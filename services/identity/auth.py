@@ -104,11 +104,10 @@ def _principal_for_secret(session: Session, secret: str, *, kind: str) -> Princi
 def _principal_of(session: Session, token: ApiToken) -> Principal:
     now = clock.now()
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_GRANULARITY:
+        # A plain UPDATE, not a change to the loaded token: noting that a token was used
+        # must not clear the cache of who tokens belong to (see services.readcache).
         with written_aside(session) as writer:
-            if writer is session:
-                token.last_used_at = now
-            else:
-                writer.execute(update(ApiToken).where(ApiToken.id == token.id)
-                               .values(last_used_at=now))
-                set_committed_value(token, "last_used_at", now)
+            writer.execute(update(ApiToken).where(ApiToken.id == token.id)
+                           .values(last_used_at=now))
+        set_committed_value(token, "last_used_at", now)
     return principal_for(session, token.user)

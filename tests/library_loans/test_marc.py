@@ -270,7 +270,8 @@ def test_memory_stays_flat_however_many_records_the_file_holds(
         tracemalloc.stop()
         assert read == count
 
-    assert peaks[1] < 1.3 * peaks[0]
+    # Keeping records would cost kilobytes each; reading 1,350 more may cost a few bytes each.
+    assert peaks[1] - peaks[0] < 1350 * 200, peaks
 
 
 # --- MARCXML -------------------------------------------------------------------------------
