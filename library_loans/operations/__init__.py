@@ -1,0 +1,1 @@
+"""The library's domain operations: plain functions that change models and flush."""

@@ -1,0 +1,360 @@
+"""Holds: one queue per title, fair and visible; a free copy goes to the first hold it can fill.
+
+Who goes first: holds in the order they were placed, except that a municipality whose rule
+gives its own patrons priority serves them first with its own copies. A copy chosen for a
+hold is the free one with the least transport to the pickup branch (same branch, then same
+municipality, then by the travel-cost table). Every function here runs in a scope that
+covers every library municipality (:func:`library_loans.access.consortium`): a queue spans
+the consortium.
+
+Races: a copy fills exactly one hold and a hold is filled by at most one copy. The item and
+the hold carry version counters (a concurrent change fails the flush instead of being
+lost) and the database refuses a second active hold on one copy (``uq_library_holds_item``).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from library_loans.models import (
+    ACTIVE_HOLD_STATUSES,
+    ANY,
+    BibRecord,
+    Branch,
+    Hold,
+    Item,
+    Loan,
+    Patron,
+    TravelCost,
+)
+from library_loans.operations.movement import send_to, shelve_for_hold, unload
+from library_loans.operations.rules import Refusal, item_rule, library_day, rule_for
+from services import clock
+
+_SAME_BRANCH, _SAME_MUNICIPALITY, _ELSEWHERE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """Where a hold stands: its true position, how many wait, and an honest estimate."""
+
+    position: int
+    waiting: int
+    copies: int
+    estimated_days: int | None
+    """None when no copy that can fill it exists (the estimate would be a guess)."""
+
+
+def place_hold(session: Session, patron: Patron, record: BibRecord, pickup: Branch, *,
+               at: datetime | None = None) -> Hold:
+    """Queue ``patron`` for ``record`` with pickup at ``pickup``; fill it now if a copy is free."""
+    at = at or clock.now()
+    if not pickup.pickup:
+        raise Refusal("pickup_branch", f"{pickup.name} does not hand out holds.", status=422)
+    if library_day(at) > patron.card_expires_on:
+        raise Refusal("card", "The library card has expired: renew it at a library.")
+    if not _holdable_copies(session, record.id, patron):
+        raise Refusal("record", "No library lends this title out to be reserved.")
+    active = session.scalar(select(Hold.id).where(
+        Hold.patron_id == patron.id, Hold.municipality_id == patron.municipality_id,
+        Hold.record_id == record.id, Hold.status.in_(ACTIVE_HOLD_STATUSES)))
+    if active is not None:
+        raise Refusal("record", "You already have a reservation for this title.")
+    hold = Hold(municipality_id=patron.municipality_id, record_id=record.id,
+                patron_id=patron.id, pickup_municipality_id=pickup.municipality_id,
+                pickup_branch_id=pickup.id, placed_at=at)
+    session.add(hold)
+    session.flush()
+    _fill_from_free_copies(session, hold, patron, at)
+    return hold
+
+
+def cancel_hold(session: Session, hold: Hold, *, at: datetime | None = None) -> None:
+    """Leave the queue; a copy already caught for the hold passes on to the next in line."""
+    at = at or clock.now()
+    if hold.status not in ACTIVE_HOLD_STATUSES:
+        raise Refusal("hold", "The reservation is no longer active.")
+    item = _item_of(session, hold)
+    _close(hold, "cancelled", at)
+    if item is not None:
+        pass_on(session, item, at=at)
+
+
+def suspend_hold(session: Session, hold: Hold, until: date | None) -> None:
+    """Keep the place in the queue but let others pass until ``until`` (None: resume)."""
+    if hold.status != "waiting":
+        raise Refusal("hold", "Only a reservation that is still waiting can be paused.")
+    hold.suspended_until = until
+
+
+def change_pickup(session: Session, hold: Hold, pickup: Branch, *,
+                  at: datetime | None = None) -> None:
+    """Pick up somewhere else; a caught copy is re-routed there."""
+    at = at or clock.now()
+    if hold.status not in ACTIVE_HOLD_STATUSES:
+        raise Refusal("hold", "The reservation is no longer active.")
+    if not pickup.pickup:
+        raise Refusal("pickup_branch", f"{pickup.name} does not hand out holds.", status=422)
+    hold.pickup_municipality_id, hold.pickup_branch_id = pickup.municipality_id, pickup.id
+    item = _item_of(session, hold)
+    if item is not None and (item.location_municipality_id, item.location_branch_id) != (
+            pickup.municipality_id, pickup.id):
+        hold.status, hold.ready_at, hold.shelf_expires_on = "in_transit", None, None
+        send_to(item, pickup, at)
+
+
+def next_hold_for(session: Session, item: Item, *, at: datetime | None = None) -> Hold | None:
+    """The first waiting hold ``item`` can fill, in the queue's order for this copy."""
+    today = library_day(at or clock.now())
+    waiting = session.scalars(
+        select(Hold).where(Hold.record_id == item.record_id, Hold.status == "waiting")
+        .order_by(Hold.placed_at, Hold.id)
+    ).all()
+    eligible = [hold for hold in waiting
+                if (hold.suspended_until is None or hold.suspended_until <= today)
+                and _may_hold(session, item, hold)]
+    if item_rule(session, item).local_priority:
+        eligible.sort(key=lambda hold: hold.municipality_id != item.municipality_id)
+    for hold in eligible:
+        # The first one no other transaction is filling right now, still waiting once
+        # locked: a copy returned at the same moment elsewhere takes the next in line.
+        locked = session.scalar(
+            select(Hold).where(Hold.municipality_id == hold.municipality_id,
+                               Hold.id == hold.id, Hold.status == "waiting")
+            .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+        if locked is not None:
+            return locked
+    return None
+
+
+def capture(session: Session, hold: Hold, item: Item, *, at: datetime | None = None) -> None:
+    """Set ``item`` aside for ``hold``: onto the hold shelf here, or in transit to pickup."""
+    at = at or clock.now()
+    pickup = session.get(Branch, (hold.pickup_municipality_id, hold.pickup_branch_id))
+    assert pickup is not None
+    at_pickup = (item.location_municipality_id, item.location_branch_id) == (
+        pickup.municipality_id, pickup.id)
+    shelf_days = item_rule(session, item).hold_shelf_days
+    # The hold's status and its copy change together: the database checks they agree.
+    with session.no_autoflush:
+        hold.item_municipality_id, hold.item_id, hold.captured_at = (item.municipality_id,
+                                                                     item.id, at)
+        if at_pickup:
+            _ready(hold, item, at, shelf_days)
+        else:
+            hold.status = "in_transit"
+            send_to(item, pickup, at)
+    session.flush()
+
+
+def make_ready(session: Session, hold: Hold, item: Item, *, at: datetime | None = None) -> None:
+    """The copy is on the pickup branch's hold shelf: the patron may collect it."""
+    _ready(hold, item, at or clock.now(), item_rule(session, item).hold_shelf_days)
+
+
+def pass_on(session: Session, item: Item, *, at: datetime | None = None) -> Hold | None:
+    """A copy no hold keeps any more: to the next hold it can fill, or home or to the shelf."""
+    at = at or clock.now()
+    hold = next_hold_for(session, item, at=at)
+    if hold is not None:
+        capture(session, hold, item, at=at)
+        return hold
+    unload(session, item, at)
+    return None
+
+
+def expire_uncollected(session: Session, *, at: datetime | None = None) -> int:
+    """Close holds left on the hold shelf past their last day; their copies pass on."""
+    at = at or clock.now()
+    today = library_day(at)
+    expired = session.scalars(select(Hold).where(Hold.status == "ready",
+                                                 Hold.shelf_expires_on < today)).all()
+    for hold in expired:
+        item = _item_of(session, hold)
+        _close(hold, "expired", at)
+        session.flush()
+        if item is not None:
+            pass_on(session, item, at=at)
+    return len(expired)
+
+
+def retarget(session: Session, *, at: datetime | None = None,
+             record_ids: list[uuid.UUID] | None = None) -> int:
+    """Give waiting holds the copies that are free, and re-route copies that never arrived.
+
+    A copy in transit for a hold longer than its rule's alert days is marked missing and
+    the hold goes back to waiting, keeping its place; then every title with waiting holds
+    and free copies is served, first in line first. Returns how many holds were filled.
+    """
+    at = at or clock.now()
+    for hold in _stuck_in_transit(session, at, record_ids):
+        item = _item_of(session, hold)
+        hold.status, hold.item_municipality_id, hold.item_id = "waiting", None, None
+        hold.captured_at = None
+        session.flush()
+        if item is not None:
+            item.status, item.transit_municipality_id, item.transit_branch_id = (
+                "missing", None, None)
+            item.status_changed_at = at
+    session.flush()
+    filled = 0
+    query = (select(Item).join(Hold, (Hold.record_id == Item.record_id)
+                               & (Hold.status == "waiting"))
+             .where(Item.status == "available").distinct())
+    if record_ids is not None:
+        query = query.where(Item.record_id.in_(record_ids))
+    for item in session.scalars(query.order_by(Item.record_id, Item.barcode)).all():
+        hold = next_hold_for(session, item, at=at)
+        if hold is not None:
+            best = _best_free_copy(session, hold, at)
+            if best is not None:
+                capture(session, hold, best, at=at)
+                filled += 1
+    return filled
+
+
+def queue_place(session: Session, hold: Hold, *, at: datetime | None = None) -> QueuePlace:
+    """The hold's true place: how many the copies that can fill it will serve before it."""
+    waiting = session.scalars(
+        select(Hold).where(Hold.record_id == hold.record_id, Hold.status == "waiting")
+        .order_by(Hold.placed_at, Hold.id)).all()
+    patron = session.get(Patron, (hold.municipality_id, hold.patron_id))
+    assert patron is not None
+    copies = _holdable_copies(session, hold.record_id, patron)
+    if hold.status != "waiting":
+        return QueuePlace(0, len(waiting), len(copies), 0)
+    best = len(waiting)
+    for owner in {copy.municipality_id for copy in copies}:
+        ahead = _ahead_for_owner(session, waiting, hold, owner, copies[0].media_type)
+        best = min(best, ahead + 1)
+    return QueuePlace(best, len(waiting), len(copies), _estimate(session, hold, best, copies))
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+def _fill_from_free_copies(session: Session, hold: Hold, patron: Patron, at: datetime) -> None:
+    best = _best_free_copy(session, hold, at)
+    if best is None:
+        return
+    # A free copy goes to the first in line it can fill, which is this hold unless others
+    # wait unfilled (suspended until today, or a priority this copy's owner gives).
+    first = next_hold_for(session, best, at=at)
+    if first is not None:
+        capture(session, first, best, at=at)
+
+
+def _best_free_copy(session: Session, hold: Hold, at: datetime) -> Item | None:
+    free = session.scalars(select(Item).where(Item.record_id == hold.record_id,
+                                              Item.status == "available")).all()
+    candidates = [item for item in free if _may_hold(session, item, hold)]
+    costs = _travel_costs(session, hold.pickup_municipality_id)
+
+    def transport(item: Item) -> tuple[int, int, str]:
+        if (item.location_municipality_id, item.location_branch_id) == (
+                hold.pickup_municipality_id, hold.pickup_branch_id):
+            return _SAME_BRANCH, 0, item.barcode
+        if item.location_municipality_id == hold.pickup_municipality_id:
+            return _SAME_MUNICIPALITY, 0, item.barcode
+        return _ELSEWHERE, costs.get(item.location_municipality_id, 1000), item.barcode
+
+    for item in sorted(candidates, key=transport):
+        locked = session.scalar(
+            select(Item).where(Item.municipality_id == item.municipality_id,
+                               Item.id == item.id, Item.status == "available")
+            .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+        if locked is not None:
+            return locked
+    return None
+
+
+def _travel_costs(session: Session, to_municipality: uuid.UUID) -> dict[uuid.UUID, int]:
+    return dict(session.execute(select(TravelCost.from_municipality_id, TravelCost.cost)
+                                .where(TravelCost.to_municipality_id == to_municipality)).all())
+
+
+def _may_hold(session: Session, item: Item, hold: Hold) -> bool:
+    patron = session.get(Patron, (hold.municipality_id, hold.patron_id))
+    assert patron is not None
+    return rule_for(session, item.municipality_id, patron.category, item.media_type).holdable
+
+
+def _holdable_copies(session: Session, record_id: uuid.UUID, patron: Patron) -> list[Item]:
+    items = session.scalars(select(Item).where(
+        Item.record_id == record_id,
+        Item.status.notin_(("withdrawn", "missing")))).all()
+    return [item for item in items
+            if rule_for(session, item.municipality_id, patron.category, item.media_type
+                        ).holdable]
+
+
+def _ahead_for_owner(session: Session, waiting: list[Hold], hold: Hold, owner: uuid.UUID,
+                     media_type: str) -> int:
+    """How many waiting holds a copy of ``owner`` would serve before ``hold``."""
+    prioritised = rule_for(session, owner, ANY, media_type).local_priority
+    mine_is_local = hold.municipality_id == owner
+    ahead = 0
+    for other in waiting:
+        if other.id == hold.id:
+            continue
+        earlier = (other.placed_at, other.id) < (hold.placed_at, hold.id)
+        other_is_local = other.municipality_id == owner
+        if prioritised and other_is_local != mine_is_local:
+            ahead += other_is_local
+        else:
+            ahead += earlier
+    return ahead
+
+
+def _estimate(session: Session, hold: Hold, position: int, copies: list[Item]) -> int | None:
+    """Days until the copy is likely on the shelf: each copy serves one hold per loan."""
+    if not copies:
+        return None
+    loan_days = max(item_rule(session, copy).loan_days
+                    for copy in copies)
+    lent_out = session.scalar(select(func.count()).select_from(Loan).where(
+        Loan.item_id.in_([copy.id for copy in copies]), Loan.returned_at.is_(None))) or 0
+    rounds = math.ceil(position / len(copies))
+    if rounds <= 1 and lent_out < len(copies):
+        return 0
+    return rounds * loan_days
+
+
+def _stuck_in_transit(session: Session, at: datetime,
+                      record_ids: list[uuid.UUID] | None) -> list[Hold]:
+    query = select(Hold).where(Hold.status == "in_transit")
+    if record_ids is not None:
+        query = query.where(Hold.record_id.in_(record_ids))
+    stuck = []
+    for hold in session.scalars(query).all():
+        item = _item_of(session, hold)
+        if item is None or item.status != "in_transit":
+            continue
+        alert = item_rule(session, item).transit_alert_days
+        if at - item.status_changed_at > timedelta(days=alert):
+            stuck.append(hold)
+    return stuck
+
+
+def _item_of(session: Session, hold: Hold) -> Item | None:
+    if hold.item_id is None or hold.item_municipality_id is None:
+        return None
+    return session.get(Item, (hold.item_municipality_id, hold.item_id))
+
+
+def _ready(hold: Hold, item: Item, at: datetime, shelf_days: int) -> None:
+    hold.status, hold.ready_at = "ready", at
+    hold.shelf_expires_on = library_day(at) + timedelta(days=shelf_days)
+    shelve_for_hold(item, at)
+
+
+def _close(hold: Hold, status: str, at: datetime) -> None:
+    hold.status, hold.closed_at = status, at
+    hold.item_municipality_id = hold.item_id = None
+    hold.shelf_expires_on = None
