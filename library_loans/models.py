@@ -435,3 +435,8 @@ class CatalogueImport(TenantOwned, Base):
     """The first rejected records: ``{"position": n, "offset": b, "reason": "…"}``."""
     error: Mapped[str] = mapped_column(Text, default="")
 
+
+# The catalogue's search tables are declared beside the code that fills them (their shape
+# differs between SQLite FTS5 and PostgreSQL); importing them here lets the metadata know
+# every library table, for the database grants and for wiping a test database.
+from library_loans.search import index as _search_index  # noqa: E402, F401

@@ -43,6 +43,7 @@ from stdnum import isbn, issn
 from library_loans.search.swedish import STOP_WORDS, fold, split_compound, stem
 
 __all__ = [
+    "COLUMN_WEIGHTS",
     "AnalysedField",
     "FieldKind",
     "ParsedQuery",
@@ -56,6 +57,9 @@ __all__ = [
 
 FieldKind = Literal["text", "name", "code"]
 """text: titles, subjects, notes, series; name: personal and corporate names; code: ISBN etc."""
+
+COLUMN_WEIGHTS: dict[str, int] = {"exact": 10, "folded": 4, "stems": 2, "parts": 1}
+"""What a term scores for matching in each column (the table above)."""
 
 CODE_LABELS = frozenset({"isbn", "issn"})
 """Words patrons type before a code ("ISBN 91-29-65707-8"), dropped when the code is there."""

@@ -1,0 +1,400 @@
+"""The catalogue's search index: each record's fields, analysed, in one row per record.
+
+A record's fields are gathered into four groups. Each group is analysed as its kind of field
+(see :mod:`library_loans.search.analysis`) and written into one index column per analysis
+column the kind has; a match in a group scores the analysis column's weight times the
+group's weight, so a subject, a classification or a note counts half of a title:
+
+=======  =================================  ====  ======  ===========================
+group    fields                             kind  weight  index columns
+=======  =================================  ====  ======  ===========================
+title    title, series                      text  1       title_exact … title_parts
+name     author, contributors               name  1       name_exact, name_folded
+subject  subjects, classification, notes    text  ½       subject_exact … subject_parts
+code     ISBNs, control number              code  1       code_exact
+=======  =================================  ====  ======  ===========================
+
+A row also holds ``facets``, tokens of the record's media type, language, audience and
+whether it is a talking book (so that the engine applies filters together with the terms),
+and what a result list is ordered and counted by without reading the record: its id, the
+Swedish sort key of its title, its media type, language and audience.
+
+PostgreSQL keeps the rows in :data:`RECORD_SEARCH`, one tsvector per token column built
+with the ``simple`` configuration (GIN indexes), keyed by the record's id and dropped with
+it. SQLite keeps the tokens in an FTS5 table of the same name whose rowid is the record's
+``search_rowid``, and the rest in :data:`SQLITE_KEYS` under the same rowid (FTS5 reads its
+own stored columns back a row at a time, several times slower than a join). Migration
+``library_loans_0003`` creates them.
+
+Each database matches tokens its own way (:func:`engine_for`): SQLite with FTS5 queries
+whose column filters name the columns a token is looked for in (``{title_exact
+name_exact} : "bok"``, and ``"mars" *`` for a prefix), PostgreSQL with a tsquery of the
+``simple`` configuration against each column (``title_exact @@ to_tsquery('simple',
+'bok')``), each column on its own GIN index.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    Uuid,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Session
+
+from library_loans.models import BibRecord, RecordIsbn
+from library_loans.search.analysis import AnalysedField, FieldKind, analyse_field
+from services.db import Base
+from services.i18n import swedish_sort_key
+
+TABLE = "library_record_search"
+BATCH = 500
+"""Records read and written per statement."""
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    """Fields of a record searched together: one kind of analysis, one weight."""
+
+    name: str
+    kind: FieldKind
+    weight: float
+    columns: tuple[str, ...]
+    """The analysis columns this kind of field has (names are never stemmed or split)."""
+
+    def column(self, analysis_column: str) -> str | None:
+        """The index column holding this group's ``analysis_column``, if it has one."""
+        return f"{self.name}_{analysis_column}" if analysis_column in self.columns else None
+
+
+FIELD_GROUPS = (
+    FieldGroup("title", "text", 1.0, ("exact", "folded", "stems", "parts")),
+    FieldGroup("name", "name", 1.0, ("exact", "folded")),
+    FieldGroup("subject", "text", 0.5, ("exact", "folded", "stems", "parts")),
+    FieldGroup("code", "code", 1.0, ("exact",)),
+)
+GROUPS_BY_NAME = {group.name: group for group in FIELD_GROUPS}
+TOKEN_COLUMNS = (
+    *(f"{group.name}_{column}" for group in FIELD_GROUPS for column in group.columns),
+    "facets",
+)
+"""Every column the engine matches tokens in: the groups' columns, then the facets."""
+LISTED_COLUMNS = ("record_id", "sort_key", "media_type", "language", "audience")
+"""What a result list is ordered and counted by, kept beside the tokens."""
+
+RECORD_SEARCH = Table(
+    TABLE,
+    Base.metadata,
+    Column("record_id", Uuid, ForeignKey("library_records.id", ondelete="CASCADE"),
+           primary_key=True),
+    *(Column(name, TSVECTOR, nullable=False) for name in TOKEN_COLUMNS),
+    Column("sort_key", Text(collation="C"), nullable=False),
+    Column("media_type", String(20), nullable=False),
+    Column("language", String(3)),
+    Column("audience", String(10), nullable=False),
+    info={"shared": True},
+)
+"""PostgreSQL's index table (on SQLite an FTS5 table of this name holds the token columns).
+
+Declared, like :data:`SQLITE_KEYS`, so that the platform grants the app role its rights and
+tests empty it; the migration keeps both, autogenerate leaves them alone."""
+
+SQLITE_KEYS = Table(
+    f"{TABLE}_keys",
+    Base.metadata,
+    Column("search_rowid", Integer, primary_key=True),
+    Column("record_id", Uuid, nullable=False),
+    Column("sort_key", Text, nullable=False),
+    Column("media_type", String(20), nullable=False),
+    Column("language", String(3)),
+    Column("audience", String(10), nullable=False),
+    info={"shared": True},
+)
+"""SQLite's rows of the index without the tokens, under the FTS5 table's rowids."""
+
+
+Tokens = dict[str, list[str]]
+"""Tokens, each with the index columns it is looked for in."""
+Match = tuple[Tokens, bool]
+"""Tokens any of which will do, and whether they are prefixes."""
+
+
+class Engine(Protocol):
+    """How one database matches tokens in the index (SQLite FTS5, PostgreSQL tsvector)."""
+
+    key: str
+    """The index table's key column for a record."""
+    listing: str
+    """The table of what a result list is ordered and counted by."""
+    listing_key: str
+    """Its key column, the same values as ``key``."""
+
+    def condition(self, matches: Sequence[Match], filters: Sequence[str],
+                  params: dict[str, Any]) -> str:
+        """A condition on the index table: every match and every facet filter (one at least)."""
+        ...
+
+
+def reindex(session: Session, record_ids: Sequence[uuid.UUID]) -> int:
+    """Analyse the records and (re)write their index rows; the number of records indexed.
+
+    Idempotent: a record's row is replaced, never doubled. Ids of records that no longer
+    exist are skipped (call :func:`drop` before deleting a record).
+    """
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    indexed = 0
+    for batch in _batches(record_ids):
+        records = session.execute(select(*_INDEXED_FIELDS).where(BibRecord.id.in_(batch))).all()
+        if not records:
+            continue
+        isbns = isbns_of(session, batch)
+        rows = [_row(record, isbns.get(record.id, ())) for record in records]
+        if sqlite:
+            for row, rowid in zip(rows, _rowids(session, records), strict=True):
+                row["search_rowid"] = rowid
+            _write_sqlite(session, rows)
+        else:
+            _write_postgresql(session, rows)
+        indexed += len(rows)
+    return indexed
+
+
+def drop(session: Session, record_ids: Sequence[uuid.UUID]) -> None:
+    """Take the records out of the index (before they are deleted, or to hide them)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for batch in _batches(record_ids):
+        if sqlite:
+            rowids = list(session.scalars(select(SQLITE_KEYS.c.search_rowid)
+                                          .where(SQLITE_KEYS.c.record_id.in_(batch))))
+            _delete_sqlite(session, rowids)
+        else:
+            session.execute(delete(RECORD_SEARCH).where(RECORD_SEARCH.c.record_id.in_(batch)))
+
+
+def isbns_of(session: Session, record_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Per record, its ISBN-13s in ISBN order."""
+    found: dict[uuid.UUID, list[str]] = {}
+    rows = session.execute(
+        select(RecordIsbn.record_id, RecordIsbn.isbn)
+        .where(RecordIsbn.record_id.in_(list(record_ids))).order_by(RecordIsbn.isbn))
+    for record_id, isbn in rows:
+        found.setdefault(record_id, []).append(isbn)
+    return found
+
+
+def engine_for(session: Session) -> Engine:
+    """How the session's database matches tokens in the index."""
+    return _ENGINES[session.get_bind().dialect.name]
+
+
+def facet_token(facet: str, value: str | bool) -> str:
+    """The token a facet's value is indexed as (media type talking_book: ``mtalkingbook``).
+
+    Letters and digits only, so that every engine keeps it as one token; the facet's first
+    letter keeps the values of different facets apart.
+    """
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    return facet[0] + "".join(char for char in value.lower() if char.isalnum())
+
+
+def title_sort_key(title: str) -> str:
+    """A string whose plain (binary) order is the Swedish order of titles: … z, å, ä, ö.
+
+    Engines sort it without a Swedish collation (SQLite's BINARY, PostgreSQL's "C"): the
+    letters' Swedish ranks as characters, a space (below every rank), then the title
+    itself, so that titles equal but for case or accents still sort one way.
+    """
+    ranks, _ = swedish_sort_key(title)
+    return "".join(chr(0x21 + rank) for rank in ranks) + " " + title
+
+
+_INDEXED_FIELDS = (
+    BibRecord.id, BibRecord.search_rowid, BibRecord.title, BibRecord.series,
+    BibRecord.author, BibRecord.contributors, BibRecord.subjects, BibRecord.classification,
+    BibRecord.notes, BibRecord.control_number, BibRecord.media_type, BibRecord.language,
+    BibRecord.audience, BibRecord.talking_book,
+)
+_NOTHING = AnalysedField((), (), (), ())
+
+
+def _batches(ids: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    iterator = iter(ids)
+    while batch := list(islice(iterator, BATCH)):
+        yield batch
+
+
+def _rowids(session: Session, records: Sequence[Any]) -> list[int]:
+    """SQLite's rowids of the records, numbering the records that have none yet."""
+    missing = [record.id for record in records if record.search_rowid is None]
+    if not missing:
+        return [record.search_rowid for record in records]
+    # The session's transaction holds SQLite's write lock (BEGIN IMMEDIATE), so no other
+    # writer can take the same numbers between reading the highest and storing the new.
+    highest = session.scalar(select(func.max(BibRecord.search_rowid))) or 0
+    assigned = {record_id: highest + n for n, record_id in enumerate(missing, start=1)}
+    table = BibRecord.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("record_id"))
+        # Numbering the index row is no change to the record: its updated_at stays.
+        .values(search_rowid=bindparam("rowid"), updated_at=table.c.updated_at),
+        [{"record_id": record_id, "rowid": rowid} for record_id, rowid in assigned.items()],
+    )
+    return [record.search_rowid or assigned[record.id] for record in records]
+
+
+def _row(record: Any, isbns: Sequence[str]) -> dict[str, Any]:
+    """The index columns of one record, each a space-separated string of tokens."""
+    values = {
+        "title": [record.title, *record.series],
+        "name": [record.author, *record.contributors],
+        "subject": [*record.subjects, *record.classification, *record.notes],
+        "code": [record.control_number],
+    }
+    row: dict[str, Any] = {"record_id": record.id}
+    for group in FIELD_GROUPS:
+        analysed = _merged([_analysed(value, group.kind) for value in values[group.name] if value])
+        if group.kind == "code":
+            # The catalogue keeps only valid ISBN-13s, which the analysis returns as they are.
+            analysed = _merged([AnalysedField(tuple(isbns), (), (), ()), analysed])
+        for column in group.columns:
+            row[f"{group.name}_{column}"] = " ".join(getattr(analysed, column))
+    row["facets"] = " ".join(_facets(record))
+    row["sort_key"] = title_sort_key(record.title)
+    row.update(media_type=record.media_type, language=record.language,
+               audience=record.audience)
+    return row
+
+
+@lru_cache(maxsize=1 << 16)
+def _analysed(value: str, kind: FieldKind) -> AnalysedField:
+    """One value's analysis; names, subjects and series recur across many records."""
+    return analyse_field(value, kind)
+
+
+def _merged(fields: list[AnalysedField]) -> AnalysedField:
+    """The analyses of a group's values as one field: each column without repeats."""
+    if len(fields) < 2:
+        return fields[0] if fields else _NOTHING
+    columns: dict[str, dict[str, None]] = {"exact": {}, "folded": {}, "stems": {}, "parts": {}}
+    for field in fields:
+        for name, tokens in columns.items():
+            tokens.update(dict.fromkeys(getattr(field, name)))
+    exact = tuple(columns.pop("exact"))
+    present = set(exact)
+    return AnalysedField(exact, *(tuple(token for token in tokens if token not in present)
+                                  for tokens in columns.values()))
+
+
+def _facets(record: Any) -> list[str]:
+    facets = [facet_token("media_type", record.media_type),
+              facet_token("audience", record.audience),
+              facet_token("talking_book", record.talking_book)]
+    if record.language:
+        facets.append(facet_token("language", record.language))
+    return facets
+
+
+def _write_sqlite(session: Session, rows: list[dict[str, Any]]) -> None:
+    _delete_sqlite(session, [row["search_rowid"] for row in rows])
+    columns = ", ".join(TOKEN_COLUMNS)
+    values = ", ".join(f":{name}" for name in TOKEN_COLUMNS)
+    session.execute(
+        text(f"INSERT INTO {TABLE} (rowid, {columns}) VALUES (:search_rowid, {values})"), rows)
+    keys = SQLITE_KEYS.c.keys()
+    session.execute(insert(SQLITE_KEYS), [{key: row[key] for key in keys} for row in rows])
+
+
+def _delete_sqlite(session: Session, rowids: list[int]) -> None:
+    session.execute(text(f"DELETE FROM {TABLE} WHERE rowid IN :rowids").bindparams(
+        bindparam("rowids", expanding=True, type_=Integer())), {"rowids": rowids})
+    session.execute(delete(SQLITE_KEYS).where(SQLITE_KEYS.c.search_rowid.in_(rowids)))
+
+
+def _write_postgresql(session: Session, rows: list[dict[str, Any]]) -> None:
+    table = RECORD_SEARCH
+    session.execute(delete(table).where(table.c.record_id.in_([row["record_id"] for row in rows])))
+    # The tokens go in as text and are made tsvectors by the server: "tokens_" names the
+    # parameters apart from the columns they fill.
+    tokens = {name: func.to_tsvector(literal_column("'simple'"),
+                                     bindparam(f"tokens_{name}", type_=Text()))
+              for name in TOKEN_COLUMNS}
+    session.execute(insert(table).values(tokens), [
+        {**{key: row[key] for key in LISTED_COLUMNS}, **{f"tokens_{name}": row[name]
+                                                   for name in TOKEN_COLUMNS}}
+        for row in rows
+    ])
+
+
+class _Fts5:
+    """SQLite: FTS5 queries with column filters, one parameter per lookup."""
+
+    key = "rowid"
+    listing = SQLITE_KEYS.name
+    listing_key = "search_rowid"
+
+    def condition(self, matches: Sequence[Match], filters: Sequence[str],
+                  params: dict[str, Any]) -> str:
+        """One FTS5 query (a table takes one): each token in its columns, ``{a b} : "token"``."""
+        parts = [" OR ".join(f"{{{' '.join(columns)}}} : {_quoted(token)}{' *' if prefix else ''}"
+                             for token, columns in tokens.items())
+                 for tokens, prefix in matches]
+        parts += [f"facets : {_quoted(token)}" for token in filters]
+        name = f"p{len(params)}"
+        params[name] = " AND ".join(f"({part})" for part in parts)
+        return f"{TABLE} MATCH :{name}"
+
+
+class _TsVector:
+    """PostgreSQL: tsvector columns matched against tsqueries of the ``simple`` configuration."""
+
+    key = "record_id"
+    listing = TABLE
+    listing_key = "record_id"
+
+    def condition(self, matches: Sequence[Match], filters: Sequence[str],
+                  params: dict[str, Any]) -> str:
+        """Each token's tsquery against each of its columns (a GIN index each)."""
+        parts = []
+        for tokens, prefix in matches:
+            found = []
+            for token, columns in tokens.items():
+                query = self._bound(_quoted(token, "'") + (":*" if prefix else ""), params)
+                found += [f"{column} @@ {query}" for column in columns]
+            parts.append(" OR ".join(found))
+        if filters:
+            query = " & ".join(_quoted(token, "'") for token in filters)
+            parts.append(f"facets @@ {self._bound(query, params)}")
+        return " AND ".join(f"({part})" for part in parts)
+
+    def _bound(self, query: str, params: dict[str, Any]) -> str:
+        name = f"p{len(params)}"
+        params[name] = query
+        return f"to_tsquery('simple', :{name})"
+
+
+_ENGINES: dict[str, Engine] = {"sqlite": _Fts5(), "postgresql": _TsVector()}
+
+
+def _quoted(token: str, quote: str = '"') -> str:
+    return quote + token.replace(quote, quote * 2) + quote

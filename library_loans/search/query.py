@@ -1,0 +1,337 @@
+"""Searching the catalogue: a patron's words and filters in, ranked records with copies out.
+
+Each word of the query (free text, or a field: title, author, subject, ISBN) becomes a term
+that must match; it scores the best weight it reaches, per the analysis (exact 10, folded 4,
+stems 2, parts 1) times the weight of the field group it matches in (see
+:mod:`library_loans.search.index`), and a record scores the sum over its terms. Results
+come best first, records of equal score in the Swedish order of their titles, then by id;
+with no words at all (only filters) they are listed in title order.
+
+The engine finds every matching record with its score in one statement: per term, one
+index lookup per weight, the best weight kept per record, the terms joined on the record.
+Facets count what all the matches are (media type, language, audience) and where a copy
+is on the shelf now; copies are counted from the items, in the public catalogue's scope
+(:func:`library_loans.access.public_catalogue`): every library municipality's items, and
+nothing about patrons or loans.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    String,
+    Text,
+    Uuid,
+    case,
+    column,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+    values,
+)
+from sqlalchemy.orm import Session, defer
+
+from library_loans.access import public_catalogue
+from library_loans.models import ITEM_STATUSES, BibRecord, Branch, Item
+from library_loans.search.analysis import COLUMN_WEIGHTS, QueryTerm, parse_query
+from library_loans.search.index import (
+    FIELD_GROUPS,
+    GROUPS_BY_NAME,
+    LISTED_COLUMNS,
+    TABLE,
+    Engine,
+    FieldGroup,
+    Match,
+    Tokens,
+    engine_for,
+    facet_token,
+)
+from services.i18n import swedish_sort_key
+from services.tenancy.models import Municipality
+
+FIELDS: dict[str, tuple[FieldGroup, ...]] = {
+    "q": FIELD_GROUPS,
+    "title": (GROUPS_BY_NAME["title"],),
+    "author": (GROUPS_BY_NAME["name"],),
+    "subject": (GROUPS_BY_NAME["subject"],),
+    "isbn": (GROUPS_BY_NAME["code"],),
+}
+"""Where the words of each search field are looked for."""
+
+MAX_TERMS = 10
+"""Words searched for at most; later ones are left out (and reported as dropped)."""
+MIN_PREFIX = 2
+"""Letters a prefix (``ma*``) needs; a shorter one would read most of the index."""
+
+
+@dataclass(frozen=True)
+class Facets:
+    """How many of the matching records have each value, most frequent first."""
+
+    media_type: dict[str, int]
+    language: dict[str, int]
+    audience: dict[str, int]
+    available_in: dict[str, int]
+    """Municipality slug → matching records with a copy on a shelf there now."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    """A record's copies at one branch: how many are in, of how many (withdrawn not counted)."""
+
+    municipality: str
+    branch: str
+    available: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Found:
+    """A matching record, its score and where its copies are."""
+
+    record: BibRecord
+    score: float
+    availability: list[Availability]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results, how many there are in all, the facets, and words left out."""
+
+    total: int
+    results: list[Found]
+    facets: Facets
+    dropped: tuple[str, ...]
+
+
+def search_records(
+    session: Session, q: str = "", *, title: str = "", author: str = "", subject: str = "",
+    isbn: str = "", media_type: str | None = None, language: str | None = None,
+    audience: str | None = None, available_in: str | None = None,
+    talking_book: bool | None = None, limit: int = 20, offset: int = 0,
+) -> SearchPage:
+    """The records matching every word and filter, best first (no words: by title).
+
+    ``available_in`` is a municipality's slug: only records with a copy in there now. With
+    neither words nor filters nothing is searched and the page is empty.
+    """
+    terms, dropped = _terms({"q": q, "title": title, "author": author, "subject": subject,
+                             "isbn": isbn})
+    wanted = {"media_type": media_type, "language": language, "audience": audience,
+              "talking_book": talking_book}
+    filters = tuple(facet_token(name, value) for name, value in wanted.items() if value is not None)
+    if not terms and not filters and available_in is None:
+        return SearchPage(0, [], Facets({}, {}, {}, {}), dropped)
+    with public_catalogue(session):
+        hits = _hits(session, terms, filters).cte("hits")
+        if available_in is not None:
+            hits = select(hits).where(_has_copy_in(hits.c.record_id, available_in)).cte("shown")
+        rows = session.execute(_page_and_facets(hits, limit, offset)).all()
+        page = sorted((row for row in rows if row.kind == "page"),
+                      key=lambda row: (-row.number, row.sort_key, row.record_id))
+        results = _found(session, [(row.record_id, row.number) for row in page])
+    return SearchPage(total=sum(int(row.number) for row in rows if row.kind == "facets"),
+                      results=results, facets=_facets(row for row in rows if row.kind == "facets"),
+                      dropped=dropped)
+
+
+def availability_of(session: Session, record_ids: Iterable[uuid.UUID]
+                    ) -> dict[uuid.UUID, list[Availability]]:
+    """Per record, its copies per branch where they are now, in Swedish order of places."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    available = func.sum(case((Item.status == "available", 1), else_=0))
+    # The ids drive the join: a list SQLite reads first, so that it looks the copies up by
+    # record rather than reading every municipality's copies.
+    wanted = values(column("record_id", Uuid()), name="wanted").data([(id_,) for id_ in ids]).cte()
+    with public_catalogue(session):
+        rows = session.execute(
+            select(Item.record_id, Municipality.slug, Municipality.name, Branch.name,
+                   available, func.count())
+            .select_from(wanted)
+            .join(Item, Item.record_id == wanted.c.record_id)
+            .join(Branch, (Branch.municipality_id == Item.location_municipality_id)
+                  & (Branch.id == Item.location_branch_id))
+            .join(Municipality, Municipality.id == Item.location_municipality_id)
+            .where(Item.status.in_(_COUNTED_STATUSES))
+            .group_by(Item.record_id, Municipality.slug, Municipality.name, Branch.id,
+                      Branch.name)
+        ).all()
+    found: dict[uuid.UUID, list[Availability]] = {}
+    for record_id, slug, _municipality, branch, in_now, total in sorted(
+            rows, key=lambda row: (swedish_sort_key(row[2]), swedish_sort_key(row[3]))):
+        found.setdefault(record_id, []).append(Availability(slug, branch, int(in_now), total))
+    return found
+
+
+@dataclass(frozen=True)
+class _Term:
+    """A query term and the field groups it is looked for in."""
+
+    term: QueryTerm
+    groups: tuple[FieldGroup, ...]
+
+
+_COUNTED_STATUSES = tuple(status for status in ITEM_STATUSES if status != "withdrawn")
+"""Copies a record has: every status but withdrawn (named, so that an index can find them)."""
+_FACETS = ("media_type", "language", "audience")
+
+def _terms(fields: dict[str, str]) -> tuple[list[_Term], tuple[str, ...]]:
+    """Every field's terms, and the words left out of any of them."""
+    terms: list[_Term] = []
+    dropped: dict[str, None] = {}
+    for field, value in fields.items():
+        parsed = parse_query(value)
+        for term in parsed.terms:
+            if term.prefix and len(term.exact) < MIN_PREFIX:
+                dropped[term.typed] = None
+            else:
+                terms.append(_Term(term, FIELDS[field]))
+        dropped.update(dict.fromkeys(parsed.dropped))
+    # Each term's lookups require every other term: the statement grows with their square.
+    dropped.update(dict.fromkeys(term.term.typed for term in terms[MAX_TERMS:]))
+    return terms[:MAX_TERMS], tuple(dropped)
+
+
+def _tiers(term: _Term) -> list[tuple[float, Tokens]]:
+    """The weights a term can reach, best first, with what it must match for each."""
+    base = term.term.stem or term.term.exact
+    tiers: dict[float, Tokens] = {}
+    for group in term.groups:
+        rows = [("exact", (group.column("exact"),), term.term.exact),
+                ("folded", (group.column("folded"), group.column("exact")), term.term.folded)]
+        if not term.term.prefix:
+            text_exact = group.column("exact") if group.kind == "text" else None
+            rows += [("stems", (group.column("stems"), text_exact), base),
+                     ("parts", (group.column("parts"),), base)]
+        for analysis_column, columns, token in rows:
+            present = [column for column in columns if column is not None]
+            if present:
+                weight = COLUMN_WEIGHTS[analysis_column] * group.weight
+                tiers.setdefault(weight, {}).setdefault(token, []).extend(present)
+    return sorted(tiers.items(), reverse=True)
+
+
+def _hits(session: Session, terms: list[_Term], filters: Sequence[str]) -> Any:
+    """Every matching record's id, score, title order and facet values."""
+    engine = engine_for(session)
+    params: dict[str, Any] = {}
+    listed = ", ".join(f"{engine.listing}.{name}" for name in LISTED_COLUMNS)
+    if terms:
+        tiers = [_tiers(term) for term in terms]
+        # Each term's lookups also require the other terms, so that the engine intersects
+        # first and a common word costs no more than the records that have every word.
+        anywhere = [(_any_tier(term_tiers), term.term.prefix)
+                    for term, term_tiers in zip(terms, tiers, strict=True)]
+        ctes = [_term_scores(engine, n, tiers[n], [*anywhere[:n], *anywhere[n + 1:]],
+                             terms[n].term.prefix, filters, params)
+                for n in range(len(terms))]
+        joins = "".join(f" JOIN t{n} ON t{n}.k = t0.k" for n in range(1, len(terms)))
+        score = " + ".join(f"t{n}.w" for n in range(len(terms)))
+        sql = (f"WITH {', '.join(ctes)} SELECT {listed}, {score} AS score FROM t0{joins} "
+               f"JOIN {engine.listing} ON {engine.listing}.{engine.listing_key} = t0.k")
+    elif filters:
+        sql = (f"SELECT {listed}, CAST(0 AS FLOAT) AS score FROM {engine.listing} "
+               f"WHERE {engine.listing}.{engine.listing_key} IN "
+               f"(SELECT {engine.key} FROM {TABLE} WHERE {engine.condition([], filters, params)})")
+    else:
+        sql = f"SELECT {listed}, CAST(0 AS FLOAT) AS score FROM {engine.listing}"
+    return text(sql).bindparams(**params).columns(
+        record_id=Uuid(), sort_key=Text(), media_type=String(), language=String(),
+        audience=String(), score=Float(),
+    )
+
+
+def _term_scores(engine: Engine, n: int, tiers: list[tuple[float, Tokens]],
+                 required: list[Match], prefix: bool, filters: Sequence[str],
+                 params: dict[str, Any]) -> str:
+    """Subquery ``t<n>``: the records term n matches (with the rest), each with its best weight."""
+    lookups = [
+        f"SELECT {engine.key} AS k, CAST({weight} AS FLOAT) AS w FROM {TABLE} "
+        f"WHERE {engine.condition([(tokens, prefix), *required], filters, params)}"
+        for weight, tokens in tiers
+    ]
+    return (f"t{n} AS (SELECT k, MAX(w) AS w FROM ({' UNION ALL '.join(lookups)}) AS "
+            f"t{n}_tiers GROUP BY k)")
+
+
+def _any_tier(tiers: list[tuple[float, Tokens]]) -> Tokens:
+    """Every token of a term's tiers, each with every column it is looked for in."""
+    merged: Tokens = {}
+    for _weight, tokens in tiers:
+        for token, columns in tokens.items():
+            merged[token] = list(dict.fromkeys([*merged.get(token, []), *columns]))
+    return merged
+
+
+def _page_and_facets(hits: Any, limit: int, offset: int) -> Any:
+    """One statement for the page and the facets, so that the hits are found once.
+
+    ``page`` rows carry a hit's id, title sort key and score. ``facets`` rows count the hits
+    with one combination of media type, language, audience and the municipalities where
+    a copy is in now (their slugs, joined by commas): few combinations, one pass.
+    """
+    page = (select(literal("page").label("kind"), hits.c.record_id.label("record_id"),
+                   hits.c.sort_key.label("sort_key"), hits.c.score.label("number"),
+                   *(null().label(name) for name in (*_FACETS, "places")))
+            .order_by(hits.c.score.desc(), hits.c.sort_key, hits.c.record_id)
+            .limit(limit).offset(offset).subquery())
+    # Where a hit has a copy in now is looked up from the hit, one index lookup each, so
+    # that a narrow search stays fast however many copies the consortium has.
+    places = (select(func.aggregate_strings(Municipality.slug, ",")).select_from(Item)
+              .join(Municipality, Municipality.id == Item.location_municipality_id)
+              .where(Item.record_id == hits.c.record_id, Item.status == "available")
+              .scalar_subquery())
+    # Materialized: merged into the grouping, the lookup would run for the key and again
+    # for the row.
+    facts = (select(*(hits.c[name] for name in _FACETS), places.label("places"))
+             .cte("facts").prefix_with("MATERIALIZED"))
+    grouped = [facts.c[name] for name in (*_FACETS, "places")]
+    facets = select(literal("facets"), null(), null(), func.count(), *grouped).group_by(*grouped)
+    return union_all(select(page), facets)
+
+
+def _has_copy_in(record_id: Any, slug: str) -> Any:
+    """Whether the record has a copy on a shelf in the municipality with ``slug`` now."""
+    municipality = select(Municipality.id).where(Municipality.slug == slug).scalar_subquery()
+    return exists().where(Item.record_id == record_id, Item.status == "available",
+                          Item.location_municipality_id == municipality)
+
+
+def _found(session: Session, scored: list[tuple[uuid.UUID, float]]) -> list[Found]:
+    """The page's records, loaded, in the page's order, with their copies."""
+    ids = [record_id for record_id, _score in scored]
+    records = {record.id: record for record in session.scalars(
+        select(BibRecord).where(BibRecord.id.in_(ids)).options(defer(BibRecord.marc)))}
+    copies = availability_of(session, ids)
+    return [Found(records[record_id], score, copies.get(record_id, []))
+            for record_id, score in scored if record_id in records]
+
+
+def _facets(rows: Iterable[Any]) -> Facets:
+    """The facets, summed over the counted combinations of values."""
+    counts: dict[str, Counter[str]] = {name: Counter() for name in (*_FACETS, "available_in")}
+    for row in rows:
+        hits = int(row.number)
+        for name in _FACETS:
+            if (value := getattr(row, name)) is not None:
+                counts[name][value] += hits
+        for slug in set(row.places.split(",")) if row.places else ():
+            counts["available_in"][slug] += hits
+    return Facets(**{name: _ordered(found) for name, found in counts.items()})
+
+
+def _ordered(counts: Counter[str]) -> dict[str, int]:
+    """Most frequent first; equally frequent values in Swedish order."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], swedish_sort_key(item[0]))))
