@@ -42,6 +42,7 @@ from switchboard.models import (
     PhoneNumber,
     Unit,
 )
+from switchboard.numbers import format_number
 
 
 def _words(text: str) -> list[str]:
@@ -385,7 +386,8 @@ class _Municipality:
         self.tables["numbers"].append({
             "municipality_id": self.municipality_id, "id": self.new_id(),
             "contact_id": contact_id, "unit_id": unit_id, "kind": kind, "e164": e164,
-            "extension": extension, "display": "", "position": 1 if kind == "mobile" else 0})
+            "extension": extension, "display": "", "formatted": format_number(e164),
+            "position": 1 if kind == "mobile" else 0})
 
     def _number_pool(self) -> list[str]:
         _domain, area, prefixes, digits = SERIES[self.slug]

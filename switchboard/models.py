@@ -217,6 +217,8 @@ class PhoneNumber(TenantOwned, Base):
     extension: Mapped[str] = mapped_column(String(10), default="")
     display: Mapped[str] = mapped_column(String(40), default="")
     """Shown instead of the library's formatting, for numbers it formats badly."""
+    formatted: Mapped[str] = mapped_column(String(40), default="")
+    """The library's formatting of ``e164``, worked out once when the number is stored."""
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -27,7 +27,7 @@ from switchboard.models import (
     PhoneNumber,
     Unit,
 )
-from switchboard.numbers import NumberError, parse_number
+from switchboard.numbers import NumberError, format_number, parse_number
 
 STAYS_FINDABLE_DAYS = 183
 """People who have left stay findable, marked as left, for six months."""
@@ -202,7 +202,8 @@ def set_keyword(session: Session, word: str, *, synonyms: Iterable[str] = (),
 
 
 def number_values(numbers: Sequence[NumberInput]) -> list[dict[str, Any]]:
-    """The column values of ``numbers`` once checked: kind, E.164, extension, display."""
+    """The column values of ``numbers`` once checked: kind, E.164, extension, display and
+    the number as the library formats it (stored, so no search formats it again)."""
     rows = []
     for position, given in enumerate(numbers):
         field = f"numbers[{position}]"
@@ -220,7 +221,8 @@ def number_values(numbers: Sequence[NumberInput]) -> list[dict[str, Any]]:
         elif not extension:
             raise DirectoryError(f"{field}.number", "Give a number, an extension or both.")
         rows.append({"kind": given.kind, "e164": e164, "extension": extension,
-                     "display": given.display.strip(), "position": position})
+                     "display": given.display.strip(),
+                     "formatted": format_number(e164) if e164 else "", "position": position})
     return rows
 
 

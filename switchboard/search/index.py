@@ -247,7 +247,8 @@ class _Loaded:
         numbers: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for number in sorted(rows(PhoneNumber.contact_id, PhoneNumber.unit_id, PhoneNumber.kind,
                                   PhoneNumber.e164, PhoneNumber.extension, PhoneNumber.display,
-                                  PhoneNumber.position), key=lambda n: n.position):
+                                  PhoneNumber.formatted, PhoneNumber.position),
+                             key=lambda n: n.position):
             numbers[number.contact_id or number.unit_id].append(number)
         hours: dict[uuid.UUID, list[Interval]] = defaultdict(list)
         for row in rows(OpeningHours.unit_id, OpeningHours.weekday, OpeningHours.opens,
@@ -286,14 +287,16 @@ def shown_numbers(entry: Entry) -> list[dict[str, Any]]:
 def describe_numbers(numbers: Iterable[Any]) -> list[dict[str, Any]]:
     """Numbers as results show them: type, display form, E.164 and extension."""
     return [
-        {"kind": n.kind, "number": n.display or (_formatted(n.e164) if n.e164 else ""),
+        {"kind": n.kind,
+         "number": n.display or n.formatted or (_formatted(n.e164) if n.e164 else ""),
          "e164": n.e164, "extension": n.extension or None}
         for n in numbers
     ]
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _formatted(e164: str) -> str:
+    # Only for a row written past number_values (which stores the formatting).
     return format_number(e164)
 
 
