@@ -24,7 +24,7 @@ from library_loans.models import (
     Patron,
     TravelCost,
 )
-from library_loans.operations.rules import Refusal, library_day
+from library_loans.operations.rules import Refusal, forget_rules, library_day
 from services import clock
 from services.identity.passwords import hash_secret, verify_secret
 from services.tenancy import current_scope
@@ -111,6 +111,7 @@ def set_rule(session: Session, *, patron_category: str = ANY, media_type: str = 
             raise Refusal(name, f"{name} is not a rule setting.", status=422)
         setattr(rule, name, Decimal(str(value)) if isinstance(value, float) else value)
     session.flush()
+    forget_rules(session)
     return rule
 
 

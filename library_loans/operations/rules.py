@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from library_loans.models import ANY, CirculationRule, Item
@@ -57,23 +57,23 @@ class Rule:
 DEFAULT_RULE = Rule()
 
 
+_RULES = "library_rules"
+"""Session.info key: the rules already looked up in this session (cleared by set_rule)."""
+
+
 def rule_for(session: Session, municipality_id: uuid.UUID, patron_category: str,
              media_type: str) -> Rule:
     """The owning municipality's rule for this patron category and media type."""
-    rows = session.scalars(
-        select(CirculationRule).where(
-            CirculationRule.municipality_id == municipality_id,
-            CirculationRule.patron_category.in_((patron_category, ANY)),
-            CirculationRule.media_type.in_((media_type, ANY)),
-        )
-    ).all()
-    if not rows:
-        return DEFAULT_RULE
+    known: dict[tuple[uuid.UUID, str, str], Rule] = session.info.setdefault(_RULES, {})
+    key = (municipality_id, patron_category, media_type)
+    if key not in known:
+        known[key] = _look_up(session, municipality_id, patron_category, media_type)
+    return known[key]
 
-    def specificity(rule: CirculationRule) -> tuple[bool, bool]:
-        return rule.media_type != ANY, rule.patron_category != ANY
 
-    return Rule.of(max(rows, key=specificity))
+def forget_rules(session: Session) -> None:
+    """Drop the session's looked-up rules (a rule was just changed)."""
+    session.info.pop(_RULES, None)
 
 
 def item_rule(session: Session, item: Item) -> Rule:
@@ -103,3 +103,33 @@ def age_on(birth_date: date | None, day: date) -> int | None:
         return None
     had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
     return day.year - birth_date.year - (0 if had_birthday else 1)
+
+
+# --- private helpers -------------------------------------------------------------------
+
+
+def _look_up(session: Session, municipality_id: uuid.UUID, patron_category: str,
+             media_type: str) -> Rule:
+    rows = session.scalars(
+        select(CirculationRule).where(
+            CirculationRule.municipality_id == municipality_id,
+            CirculationRule.patron_category.in_((patron_category, ANY)),
+            CirculationRule.media_type.in_((media_type, ANY)),
+        )
+    ).all()
+    if not rows:
+        return DEFAULT_RULE
+
+    def specificity(rule: CirculationRule) -> tuple[bool, bool]:
+        return rule.media_type != ANY, rule.patron_category != ANY
+
+    return Rule.of(max(rows, key=specificity))
+
+
+def _forget_at_transaction_end(session: Session, *_args: object) -> None:
+    forget_rules(session)
+
+
+# A rule changed by someone else is seen by the next transaction.
+event.listen(Session, "after_commit", _forget_at_transaction_end)
+event.listen(Session, "after_rollback", _forget_at_transaction_end)
