@@ -317,3 +317,9 @@ def token_create(username: str, label: str, days: int | None) -> None:
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()
+
+
+# Each service adds its own commands under its name (``samverkan library import-marc …``).
+from library_loans.cli import register as _register_library_commands  # noqa: E402
+
+_register_library_commands(main)

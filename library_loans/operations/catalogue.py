@@ -1,0 +1,608 @@
+"""Importing MARC files into the shared catalogue, and exporting it as MARCXML.
+
+A municipality imports its library system's export: the bibliographic records go into the
+consortium's one catalogue, the copies in their item fields become the municipality's items.
+
+- A record is a title already catalogued when it has the same control number (001 with
+  003) or, failing that, an ISBN in common; a re-import updates it rather than adding a
+  duplicate. A record with neither cannot be recognised and is added by every import.
+- "Updated" means the content changed: the record's MARC, item fields left out, differs
+  from the stored MARC. Its fields and MARC are then replaced and new ISBNs added (none
+  removed); an unchanged record is not written at all.
+- The stored MARC leaves out the item fields of every ``PRESETS`` layout: the record is
+  the consortium's while its copies are municipalities', and one municipality's re-import
+  must not count as a change because another municipality's copies differ.
+- Copies are matched by barcode within the municipality. A new one is added at its home
+  branch, found by code among the municipality's branches; an unknown code is a problem of
+  that record, whose other copies still import. A known one takes the file's call number
+  and shelf, and the file's missing, damaged or withdrawn state unless it is on loan, in
+  transit or on the hold shelf. "Available" in a file never changes a copy's state: the
+  852 layout has no state at all, and a librarian's "missing" must outlive an import. A
+  barcode that is already a copy of another title is left as it is, as a problem.
+- A record that cannot be read or described is rejected: a problem with its position, its
+  byte offset (ISO 2709 only) and the reason, while the rest of the file imports. The first
+  ``MAX_PROBLEMS`` problems are kept.
+
+The file is read a batch at a time and each batch is written in a few executemany
+statements, so memory holds one batch however long the file is. Operations never commit:
+``progress`` is called once each batch is flushed, which is where a task or the command
+line commits it and shows how far the import has got.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import struct
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from sqlalchemy import (
+    ARRAY,
+    String,
+    Text,
+    any_,
+    bindparam,
+    case,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from library_loans.marc import (
+    PRESETS,
+    Description,
+    DescriptionError,
+    Holding,
+    HoldingsMapping,
+    ReadResult,
+    describe,
+    holdings,
+    read_marc,
+    sniff_format,
+    write_marcxml,
+)
+from library_loans.models import BibRecord, Branch, CatalogueImport, Item, RecordIsbn
+from library_loans.operations.rules import Refusal
+from services import clock
+from services.ids import uuid7
+from services.infra.storage import BlobNotFoundError, BlobStore
+from services.tenancy import TenantScopeViolation, current_scope
+
+MAX_PROBLEMS = 1000
+"""Problems kept per import; the counts go on past them."""
+
+CIRCULATING = ("on_loan", "in_transit", "on_hold_shelf")
+"""States of a copy an import never changes: the circulation desk owns them."""
+
+FINISHED = ("succeeded", "failed")
+EXPORT_BATCH = 500
+
+_FILE_STATES = ("missing", "damaged", "withdrawn")
+_ITEM_TAGS = frozenset(mapping.tag.encode("ascii") for mapping in PRESETS.values())
+_LEADER_LENGTH = 24
+_DIRECTORY_ENTRIES = struct.Struct("3s4s5s").iter_unpack
+"""A directory's entries as (tag, length, start), 12 bytes each."""
+_FIELD_TERMINATOR = b"\x1e"
+_RECORD_TERMINATOR = b"\x1d"
+
+
+@dataclass
+class ImportSummary:
+    """What an import has done so far: records read, added, updated, rejected, copies."""
+
+    processed: int = 0
+    added: int = 0
+    updated: int = 0
+    rejected: int = 0
+    items_added: int = 0
+    items_updated: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    """``{"position", "offset", "reason"}`` of the first ``MAX_PROBLEMS`` problems."""
+
+    def report(self, position: int, offset: int | None, reason: str) -> None:
+        """Note a problem of the record at ``position`` (kept while there is room)."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"position": position, "offset": offset, "reason": reason})
+
+
+def import_marc(
+    session: Session,
+    source: BinaryIO | str | os.PathLike[str],
+    *,
+    municipality_id: uuid.UUID,
+    layout: str = "852",
+    batch_size: int = 2000,
+    progress: Callable[[ImportSummary], None] | None = None,
+    on_records: Callable[[Session, list[uuid.UUID]], object] | None = None,
+) -> ImportSummary:
+    """Import a MARC file (ISO 2709 or MARCXML) with the municipality's copies; the counts.
+
+    After each batch is flushed, ``on_records`` gets the ids of the records it added or
+    changed, then ``progress`` gets the counts so far.
+    """
+    if not current_scope().includes(municipality_id):
+        # Copies go in as plain rows, past the flush hook that would refuse this.
+        raise TenantScopeViolation("a catalogue is imported in its municipality's own scope")
+    if batch_size < 1:
+        raise Refusal("batch_size", "Give a batch size of at least one record.", status=422)
+    mapping = holdings_mapping(layout)
+    branches = dict(session.execute(
+        select(Branch.code, Branch.id).where(Branch.municipality_id == municipality_id)
+    ).all())
+    summary = ImportSummary()
+    with contextlib.closing(_read_batches(source, mapping, batch_size)) as batches:
+        for batch in batches:
+            summary.processed += batch.read
+            summary.rejected += batch.rejected
+            for problem in batch.problems:
+                summary.report(*problem)
+            changed = _BatchImport(session, municipality_id, branches, mapping, summary).run(
+                batch.records)
+            session.flush()
+            if on_records is not None and changed:
+                on_records(session, changed)
+            if progress is not None:
+                progress(summary)
+    return summary
+
+
+def export_marcxml(
+    session: Session, out: BinaryIO, record_ids: Iterable[uuid.UUID] | None = None
+) -> int:
+    """Write the catalogue's records (all, or ``record_ids`` in order) as MARCXML; the count."""
+    return write_marcxml(_stored_marc(session, record_ids), out)
+
+
+def holdings_mapping(layout: str) -> HoldingsMapping:
+    """The item field layout named ``layout``; a Refusal if there is none."""
+    mapping = PRESETS.get(layout)
+    if mapping is None:
+        raise Refusal("layout", f"Choose one of {', '.join(sorted(PRESETS))}.", status=422)
+    return mapping
+
+
+def without_item_fields(raw: bytes) -> bytes:
+    """An ISO 2709 record without the item fields of any ``PRESETS`` layout.
+
+    The fields' bytes are copied as they are, so the record keeps its character coding;
+    the directory, base address and record length are made anew.
+    """
+    base_address = int(raw[12:17])
+    entries = list(_DIRECTORY_ENTRIES(raw[_LEADER_LENGTH : base_address - 1]))
+    if not any(tag in _ITEM_TAGS for tag, _, _ in entries):
+        return raw
+    kept_entries, kept_fields, offset = [], [], 0
+    for tag, length, start in entries:
+        if tag in _ITEM_TAGS:
+            continue
+        size, begin = int(length), base_address + int(start)
+        kept_fields.append(raw[begin : begin + size])
+        kept_entries.append(b"%s%04d%05d" % (tag, size, offset))
+        offset += size
+    directory = b"".join(kept_entries) + _FIELD_TERMINATOR
+    data = b"".join(kept_fields) + _RECORD_TERMINATOR
+    new_base = _LEADER_LENGTH + len(directory)
+    return b"%05d%s%05d%s%s%s" % (new_base + len(data), raw[5:12], new_base, raw[17:24],
+                                  directory, data)
+
+
+# --- the import as a run of its own ------------------------------------------------------
+
+
+def start_import(
+    session: Session, municipality_id: uuid.UUID, filename: str, data: BinaryIO,
+    layout: str = "852", *, store: BlobStore,
+) -> CatalogueImport:
+    """Keep an uploaded MARC file and queue its import; the caller sends the task after commit."""
+    holdings_mapping(layout)
+    name = filename.strip()
+    if not name or len(name) > 300:
+        raise Refusal("filename", "Give the file's name, at most 300 characters.", status=422)
+    content = data.read()
+    if not content.strip():
+        raise Refusal("file", "The file is empty.", status=422)
+    run = CatalogueImport(municipality_id=municipality_id, filename=name,
+                          holdings_layout=layout, status="queued", problems=[])
+    session.add(run)
+    session.flush()
+    run.blob_key = f"library_loans/{municipality_id}/imports/{run.id}/file"
+    content_type = ("application/marcxml+xml" if sniff_format(content[:4096]) == "marcxml"
+                    else "application/marc")
+    store.put(run.blob_key, content, content_type)
+    return run
+
+
+def find_import(session: Session, import_id: uuid.UUID) -> CatalogueImport | None:
+    """The import with ``import_id``, if the scope sees it."""
+    return session.scalars(select(CatalogueImport).where(CatalogueImport.id == import_id)).first()
+
+
+def read_import_file(store: BlobStore, run: CatalogueImport) -> bytes:
+    """The file an import reads; a Refusal when the store no longer has it."""
+    try:
+        return store.get(run.blob_key)
+    except BlobNotFoundError as error:
+        raise Refusal("file", "The import's file is missing from the file store.",
+                      status=404) from error
+
+
+def begin_import(run: CatalogueImport) -> None:
+    """Say the import is running (committed on its own, so that a page shows it)."""
+    run.status = "running"
+    run.started_at = clock.now()
+
+
+def record_progress(run: CatalogueImport, summary: ImportSummary) -> None:
+    """Put the counts so far on the import's row."""
+    run.processed = summary.processed
+    run.added = summary.added
+    run.updated = summary.updated
+    run.rejected = summary.rejected
+    run.items_added = summary.items_added
+    run.problems = list(summary.problems)
+
+
+def finish_import(run: CatalogueImport, summary: ImportSummary) -> None:
+    """End the import as succeeded with its counts."""
+    record_progress(run, summary)
+    run.status = "succeeded"
+    run.finished_at = clock.now()
+
+
+def fail_import(run: CatalogueImport, reason: str) -> None:
+    """End the import as failed with ``reason``; batches committed before stay, and counted."""
+    run.status = "failed"
+    run.error = reason
+    run.finished_at = clock.now()
+
+
+# --- one batch ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    """A record of the file that can be imported, and where it is in the file."""
+
+    position: int
+    offset: int | None
+    description: Description
+    marc: bytes
+    copies: list[Holding]
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadBatch:
+    """A batch of the file as read: its records that can be imported, and its problems."""
+
+    records: list[_Incoming]
+    read: int
+    rejected: int
+    problems: list[tuple[int, int | None, str]]
+
+
+def _read_batches(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
+                  batch_size: int) -> Iterator[_ReadBatch]:
+    """The file's records read and described a batch at a time (the database is not needed)."""
+    results = read_marc(source)
+    for first in results:
+        records, problems, read, rejected = [], [], 0, 0
+        # Each record is described as it is read and its pymarc form let go at once: held
+        # for a whole batch, those objects would make every garbage collection slow.
+        for result in itertools.chain((first,), itertools.islice(results, batch_size - 1)):
+            read += 1
+            description, reason = _described(result)
+            if description is None or result.record is None or result.raw is None:
+                rejected += 1
+                problems.append((result.position, result.offset, reason))
+                continue
+            copies, lacking = holdings(result.record, mapping)
+            problems += [(result.position, result.offset, problem) for problem in lacking]
+            records.append(_Incoming(result.position, result.offset, description,
+                                     without_item_fields(result.raw), copies))
+        yield _ReadBatch(records, read, rejected, problems)
+
+
+class _BatchImport:
+    """One batch of a file matched against the catalogue, then written all at once."""
+
+    def __init__(self, session: Session, municipality_id: uuid.UUID,
+                 branches: dict[str, uuid.UUID], mapping: HoldingsMapping,
+                 summary: ImportSummary) -> None:
+        self.session = session
+        self.municipality_id = municipality_id
+        self.branches = branches
+        self.mapping = mapping
+        self.summary = summary
+        self.now = clock.now()
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
+        self.by_control: dict[tuple[str, str], uuid.UUID] = {}
+        self.by_isbn: dict[str, uuid.UUID] = {}
+        self.isbn_pairs: set[tuple[str, uuid.UUID]] = set()
+        self.stored_marc: dict[uuid.UUID, bytes] = {}
+        self.copies: dict[str, dict[str, Any]] = {}
+        self.new_records: dict[uuid.UUID, dict[str, Any]] = {}
+        self.changed_records: dict[uuid.UUID, dict[str, Any]] = {}
+        self.new_isbns: list[dict[str, Any]] = []
+        self.new_copies: dict[str, dict[str, Any]] = {}
+        self.changed_copies: dict[str, dict[str, Any]] = {}
+
+    def run(self, incoming: list[_Incoming]) -> list[uuid.UUID]:
+        """Import the batch's records and copies; the ids of records added or changed."""
+        self._load_known(incoming)
+        for record in incoming:
+            record_id = self._place_record(record)
+            for copy in record.copies:
+                problem = self._place_copy(copy, record_id, record.description.media_type)
+                if problem is not None:
+                    self.summary.report(record.position, record.offset, problem)
+        self._write()
+        return [*self.new_records, *self.changed_records]
+
+    def _load_known(self, incoming: list[_Incoming]) -> None:
+        """Read what the catalogue knows of the batch: matching records, ISBNs, copies."""
+        isbns = {isbn for record in incoming for isbn in record.description.isbns}
+        controls = {control for record in incoming if (control := _control(record.description))}
+        barcodes = {copy.barcode for record in incoming for copy in record.copies}
+        with self._planned_for_these_values():
+            if isbns:
+                self._load_isbns(isbns)
+            if controls:
+                self._load_records(
+                    self._among(BibRecord.control_source, {source for source, _ in controls})
+                    & self._among(BibRecord.control_number, {number for _, number in controls}))
+            by_isbn = {record_id for _, record_id in self.isbn_pairs} - set(self.stored_marc)
+            if by_isbn:
+                self._load_records(self._among(BibRecord.id, by_isbn))
+            if barcodes:
+                self._load_copies(barcodes)
+
+    @contextlib.contextmanager
+    def _planned_for_these_values(self) -> Iterator[None]:
+        """On PostgreSQL, plan the block's statements for their values, never generically.
+
+        psycopg prepares a statement run five times, and PostgreSQL may then keep a generic
+        plan made while the tables were small and had no statistics: the copies' lookup went
+        on testing every copy against the whole array of barcodes (7 s a batch at 40,000
+        copies, measured). Planned for the batch's values, the array is hashed or indexed.
+        """
+        if not self.postgresql:
+            yield
+            return
+        self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        yield
+        self.session.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
+
+    def _load_isbns(self, isbns: set[str]) -> None:
+        """Note which records have the ISBNs (the oldest record first, if several)."""
+        for isbn, record_id in self.session.execute(select(
+                RecordIsbn.isbn, RecordIsbn.record_id).where(self._among(RecordIsbn.isbn, isbns))):
+            self.isbn_pairs.add((isbn, record_id))
+            if isbn not in self.by_isbn or record_id < self.by_isbn[isbn]:
+                self.by_isbn[isbn] = record_id
+
+    def _load_records(self, condition: Any) -> None:
+        """Note the stored MARC and control number of the records matching ``condition``."""
+        for record_id, source, number, marc in self.session.execute(select(
+                BibRecord.id, BibRecord.control_source, BibRecord.control_number,
+                BibRecord.marc).where(condition)):
+            self.stored_marc[record_id] = marc
+            if number is not None:
+                self.by_control[(source, number)] = record_id
+
+    def _load_copies(self, barcodes: set[str]) -> None:
+        """Note the municipality's copies that have the barcodes."""
+        for row in self.session.execute(select(
+                Item.id, Item.record_id, Item.barcode, Item.call_number, Item.shelf,
+                Item.status).where(Item.municipality_id == self.municipality_id,
+                                   self._among(Item.barcode, barcodes))).mappings():
+            self.copies[row["barcode"]] = dict(row)
+
+    def _among(self, column: Any, values: Iterable[Any]) -> Any:
+        """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter.
+
+        psycopg parses every placeholder of a statement, and a batch looks up thousands of
+        values. Strings go as ``text[]``, what psycopg sends a list of them as.
+        """
+        if self.postgresql:
+            element = Text() if isinstance(column.type, String) else column.type
+            return column == any_(literal(list(values), ARRAY(element)))
+        return column.in_(values)
+
+    def _place_record(self, record: _Incoming) -> uuid.UUID:
+        """Add the record or note its changes; its id."""
+        description = record.description
+        control = _control(description)
+        record_id = self.by_control.get(control) if control else None
+        if record_id is None:
+            record_id = next((self.by_isbn[isbn] for isbn in description.isbns
+                              if isbn in self.by_isbn), None)
+        values = _record_values(description, record.marc, self.now)
+        if record_id is None:
+            record_id = uuid7()
+            self.new_records[record_id] = {"id": record_id, "created_at": self.now, **values}
+            self.summary.added += 1
+        elif record_id in self.new_records:
+            # The same title twice in one batch: the later one wins, as it would in two.
+            self.new_records[record_id].update(values)
+        elif self.stored_marc.get(record_id) != record.marc:
+            if record_id not in self.changed_records:
+                self.summary.updated += 1
+            self.changed_records[record_id] = {"record_id": record_id, **values}
+            self.stored_marc[record_id] = record.marc
+        if control:
+            self.by_control[control] = record_id
+        for isbn in description.isbns:
+            self.by_isbn.setdefault(isbn, record_id)
+            if (isbn, record_id) not in self.isbn_pairs:
+                self.isbn_pairs.add((isbn, record_id))
+                self.new_isbns.append({"isbn": isbn, "record_id": record_id})
+        return record_id
+
+    def _place_copy(self, copy: Holding, record_id: uuid.UUID, media_type: str) -> str | None:
+        """Add the copy or note its changes; why it was left out, if it was."""
+        where = f"{self.mapping.tag} copy {copy.barcode}"
+        branch_id = self.branches.get(copy.branch_code.upper())  # as create_branch keeps codes
+        if branch_id is None:
+            return f"{where}: {copy.branch_code!r} is not a branch code of the municipality"
+        if len(copy.barcode) > 40:
+            return f"{where}: the barcode is longer than 40 characters"
+        known = self.copies.get(copy.barcode)
+        if known is None:
+            row = _copy_values(copy, self.municipality_id, record_id, branch_id, media_type,
+                               self.now)
+            self.copies[copy.barcode] = self.new_copies[copy.barcode] = row
+            self.summary.items_added += 1
+            return None
+        if known["record_id"] != record_id:
+            return f"{where}: the barcode is a copy of another title, left as it is"
+        changes = _copy_changes(known, copy)
+        if changes:
+            known.update(changes)
+            if copy.barcode not in self.new_copies and copy.barcode not in self.changed_copies:
+                self.changed_copies[copy.barcode] = known
+                self.summary.items_updated += 1
+        return None
+
+    def _write(self) -> None:
+        """Write the batch: a few executemany statements, whatever its size."""
+        execute = self.session.execute
+        records, items = BibRecord.__table__, Item.__table__
+        if self.new_records:
+            execute(insert(records), list(self.new_records.values()))
+        if self.changed_records:
+            # The SET clause is made of the rows' other keys: every column but the ids.
+            execute(update(records).where(records.c.id == bindparam("record_id")),
+                    list(self.changed_records.values()))
+        if self.new_isbns:
+            execute(insert(RecordIsbn.__table__), self.new_isbns)
+        if self.new_copies:
+            execute(insert(items), list(self.new_copies.values()))
+        if self.changed_copies:
+            execute(_COPY_UPDATE, [{"copy_municipality_id": self.municipality_id,
+                                    "copy_id": row["id"], "new_call_number": row["call_number"],
+                                    "new_shelf": row["shelf"], "new_status": row["status"],
+                                    "now": self.now} for row in self.changed_copies.values()])
+
+
+def _control(description: Description) -> tuple[str, str] | None:
+    """The record's (control source, control number), None without a number."""
+    if description.control_number is None:
+        return None
+    return (description.control_source or "", description.control_number)
+
+
+def _described(result: ReadResult) -> tuple[Description | None, str]:
+    """A read record's description, or None and why the record cannot be imported."""
+    if result.record is None or result.raw is None:
+        return None, result.error or "the record could not be read"
+    try:
+        description = describe(result.record)
+    except DescriptionError as error:
+        return None, str(error)
+    too_long = _too_long_control(description)
+    return (None, too_long) if too_long else (description, "")
+
+
+def _too_long_control(description: Description) -> str | None:
+    """Why the record's control number does not fit the catalogue, if it does not."""
+    for name, value in (("control number (001)", description.control_number),
+                        ("control number identifier (003)", description.control_source)):
+        if value is not None and len(value) > 60:
+            return f"the {name} is longer than 60 characters"
+    return None
+
+
+def _record_values(description: Description, marc: bytes, now: datetime) -> dict[str, Any]:
+    """The record's columns (without id and created_at) from its description."""
+    return {
+        "control_number": description.control_number,
+        "control_source": description.control_source or "",
+        "title": _text(description.title),
+        "author": _text(description.author, 300) if description.author else None,
+        "contributors": description.contributors,
+        "publisher": _text(description.publisher, 300) if description.publisher else None,
+        "year": description.year,
+        "language": description.language,
+        "subjects": description.subjects,
+        "classification": description.classification,
+        "series": description.series,
+        "notes": description.notes,
+        "media_type": description.media_type,
+        "audience": description.audience,
+        "talking_book": description.talking_book,
+        "marc": marc,
+        "updated_at": now,
+    }
+
+
+def _text(value: str, longest: int | None = None) -> str:
+    """Text a column can hold: no NUL (PostgreSQL refuses it), cut to the column's length."""
+    return value.replace("\x00", "")[:longest]
+
+
+def _copy_values(copy: Holding, municipality_id: uuid.UUID, record_id: uuid.UUID,
+                 branch_id: uuid.UUID, media_type: str, now: datetime) -> dict[str, Any]:
+    """A new copy's row: at home in its branch, in the state the file gives."""
+    return {
+        "municipality_id": municipality_id, "id": uuid7(), "record_id": record_id,
+        "barcode": copy.barcode, "home_branch_id": branch_id,
+        "location_municipality_id": municipality_id, "location_branch_id": branch_id,
+        "call_number": _text(copy.call_number or "", 100), "shelf": _text(copy.shelf or "", 100),
+        "media_type": media_type, "status": copy.status, "status_changed_at": now,
+        "version": 1,
+        "created_at": now, "updated_at": now,
+    }
+
+
+def _copy_changes(known: dict[str, Any], copy: Holding) -> dict[str, Any]:
+    """What the file changes of a known copy (see the module's rules)."""
+    wanted = {"call_number": _text(copy.call_number or "", 100),
+              "shelf": _text(copy.shelf or "", 100)}
+    if copy.status in _FILE_STATES and known["status"] not in CIRCULATING:
+        wanted["status"] = copy.status
+    return {name: value for name, value in wanted.items() if known[name] != value}
+
+
+def _copy_update() -> Any:
+    """The statement updating known copies; a copy that went out meanwhile keeps its state."""
+    items = Item.__table__
+    # Plain comparisons, not IN: an expanding IN cannot be part of an executemany.
+    circulating = or_(*(items.c.status == state for state in CIRCULATING))
+    new_status = bindparam("new_status")
+    return update(items).where(
+        items.c.municipality_id == bindparam("copy_municipality_id"),
+        items.c.id == bindparam("copy_id"),
+    ).values(
+        call_number=bindparam("new_call_number"),
+        shelf=bindparam("new_shelf"),
+        status=case((circulating, items.c.status), else_=new_status),
+        status_changed_at=case((circulating | (items.c.status == new_status),
+                                items.c.status_changed_at), else_=bindparam("now")),
+        version=items.c.version + 1,
+        updated_at=bindparam("now"),
+    )
+
+
+_COPY_UPDATE = _copy_update()
+
+
+def _stored_marc(session: Session, record_ids: Iterable[uuid.UUID] | None) -> Iterator[bytes]:
+    """The stored MARC of the records, a batch at a time."""
+    if record_ids is None:
+        yield from session.scalars(select(BibRecord.marc).order_by(BibRecord.id)
+                                   .execution_options(yield_per=EXPORT_BATCH))
+        return
+    ids = iter(record_ids)
+    while chunk := list(itertools.islice(ids, EXPORT_BATCH)):
+        found = dict(session.execute(
+            select(BibRecord.id, BibRecord.marc).where(BibRecord.id.in_(chunk))).all())
+        yield from (found[record_id] for record_id in chunk if record_id in found)
