@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.test import Client
 
@@ -151,6 +152,18 @@ def _no_scope_left_behind() -> Iterator[None]:
 
 def wipe_database(engine: Engine) -> None:
     """Delete every row of every table, the append-only audit log included."""
+    # The worker thread may still be finishing an earlier test's task: PostgreSQL then
+    # breaks the deadlock between its transaction and the TRUNCATE by failing one of them.
+    for attempt in range(1, 4):
+        try:
+            _wipe(engine)
+            return
+        except OperationalError as error:
+            if "deadlock detected" not in str(error) or attempt == 3:
+                raise
+
+
+def _wipe(engine: Engine) -> None:
     with engine.begin() as connection:
         existing = set(inspect(connection).get_table_names())
         tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
