@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from library_loans.marc import PRESETS
 from library_loans.search.index import reindex
+from services.settings_ext import committing_session
 
 if TYPE_CHECKING:
     from library_loans.operations.catalogue import ImportSummary
@@ -77,22 +77,9 @@ def export_marcxml_command(out: BinaryIO) -> None:
     click.echo(f"exported {count} records", err=True)
 
 
-@contextlib.contextmanager
-def _session() -> Iterator[Session]:
+def _session() -> contextlib.AbstractContextManager[Session]:
     """A session on the database the ``samverkan`` command's settings name."""
-    from services.migrate import import_all_models
-    from services.settings_ext import session_factory_for
-
-    import_all_models()
-    session = session_factory_for(click.get_current_context().find_root().obj)()
-    try:
-        yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return committing_session(click.get_current_context().find_root().obj)
 
 
 def _print_summary(summary: ImportSummary) -> None:

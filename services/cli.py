@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import click
@@ -34,21 +33,10 @@ def _settings() -> Settings:
     return click.get_current_context().find_root().obj
 
 
-@contextlib.contextmanager
-def _session() -> Iterator[Session]:
-    from services.migrate import import_all_models
-    from services.settings_ext import session_factory_for
+def _session() -> contextlib.AbstractContextManager[Session]:
+    from services.settings_ext import committing_session
 
-    import_all_models()
-    session = session_factory_for(_settings())()
-    try:
-        yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return committing_session(_settings())
 
 
 def _fail(message: str) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from threading import Lock
 
 from flask import Flask
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.config import Settings
 from services.db import READ_ONLY, WRITABLE_ENGINE, make_engine, make_session_factory
@@ -56,6 +58,23 @@ def read_session_factory_for(settings: Settings) -> sessionmaker:
         return make_session_factory(engine)
     return make_session_factory(engine.execution_options(**{READ_ONLY: True}),
                                 info={WRITABLE_ENGINE: engine})
+
+
+@contextlib.contextmanager
+def committing_session(settings: Settings) -> Iterator[Session]:
+    """A session for a command: committed if the block ends well, else rolled back."""
+    from services.migrate import import_all_models
+
+    import_all_models()
+    session = session_factory_for(settings)()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def dispose_engines() -> None:

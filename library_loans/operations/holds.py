@@ -18,6 +18,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,6 +39,7 @@ from library_loans.operations.rules import Refusal, item_rule, library_day, rule
 from services import clock
 
 _SAME_BRANCH, _SAME_MUNICIPALITY, _ELSEWHERE = 0, 1, 2
+T = TypeVar("T", Hold, Item)
 
 
 @dataclass(frozen=True)
@@ -121,16 +123,8 @@ def next_hold_for(session: Session, item: Item, *, at: datetime | None = None) -
                 and _may_hold(session, item, hold)]
     if item_rule(session, item).local_priority:
         eligible.sort(key=lambda hold: hold.municipality_id != item.municipality_id)
-    for hold in eligible:
-        # The first one no other transaction is filling right now, still waiting once
-        # locked: a copy returned at the same moment elsewhere takes the next in line.
-        locked = session.scalar(
-            select(Hold).where(Hold.municipality_id == hold.municipality_id,
-                               Hold.id == hold.id, Hold.status == "waiting")
-            .with_for_update(skip_locked=True).execution_options(populate_existing=True))
-        if locked is not None:
-            return locked
-    return None
+    # A copy returned at the same moment elsewhere takes the next in line.
+    return _first_still(session, Hold, eligible, "waiting")
 
 
 def capture(session: Session, hold: Hold, item: Item, *, at: datetime | None = None) -> None:
@@ -264,10 +258,16 @@ def _best_free_copy(session: Session, hold: Hold, at: datetime) -> Item | None:
             return _SAME_MUNICIPALITY, 0, item.barcode
         return _ELSEWHERE, costs.get(item.location_municipality_id, 1000), item.barcode
 
-    for item in sorted(candidates, key=transport):
+    return _first_still(session, Item, sorted(candidates, key=transport), "available")
+
+
+def _first_still(session: Session, model: type[T], candidates: list[T], status: str) -> T | None:
+    """The first candidate no other transaction is changing now and still in ``status``
+    once locked (each is locked in turn, so concurrent callers take different ones)."""
+    for candidate in candidates:
         locked = session.scalar(
-            select(Item).where(Item.municipality_id == item.municipality_id,
-                               Item.id == item.id, Item.status == "available")
+            select(model).where(model.municipality_id == candidate.municipality_id,
+                                model.id == candidate.id, model.status == status)
             .with_for_update(skip_locked=True).execution_options(populate_existing=True))
         if locked is not None:
             return locked
