@@ -53,6 +53,16 @@ class Hit:
     entry: Entry
     index: MunicipalityIndex
     fields: list[str]
+    _head: bytes | None = None
+
+    def json_head(self) -> bytes:
+        """The hit's result as JSON up to its availability, which depends on the clock."""
+        if self._head is None:
+            self._head = (_static_json(self.entry, self.index)
+                          + orjson.dumps({"matched_on": self.fields,
+                                          "score": round(self.score, 1)})[1:-1]
+                          + b',"availability":')
+        return self._head
 
 
 def search(session: Session, query: str, *, municipality_ids: list[uuid.UUID] | None = None,
@@ -73,7 +83,7 @@ def search_json(session: Session, query: str, *,
     """
     now = at or clock.now()
     return b'{"results":[' + b",".join(
-        _static_json(hit.entry, hit.index) + orjson.dumps(_dynamic(hit, now))[1:]
+        hit.json_head() + (hit.entry.constant_availability or _availability_json(hit, now)) + b"}"
         for hit in _hits(session, query, municipality_ids, limit)) + b"]}"
 
 
@@ -214,9 +224,13 @@ def _static_json(entry: Entry, index: MunicipalityIndex) -> bytes:
     return entry.shown_json
 
 
-def _dynamic(hit: Hit, now: datetime) -> dict[str, Any]:
-    return {"matched_on": hit.fields, "availability": availability(hit.entry, hit.index, now),
-            "score": round(hit.score, 1)}
+def _availability_json(hit: Hit, now: datetime) -> bytes:
+    """The hit's availability now, as JSON; kept on the entry when no clock can change it."""
+    entry = hit.entry
+    shown = orjson.dumps(availability(entry, hit.index, now))
+    if entry.left_on is not None or not (entry.absences or entry.hours or entry.kind == "unit"):
+        entry.constant_availability = shown
+    return shown
 
 
 # --- words ------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ class Entry:
     """The clock-free part of the entry's result, once it has been shown."""
     shown_json: bytes | None = None
     """``shown_doc`` as JSON without its closing brace, once an API answer has shown it."""
+    constant_availability: bytes | None = None
+    """The availability as JSON, for an entry no clock changes (no absences, no hours, or
+    left), once an API answer has shown it."""
     sort_key: Any = None
     rank: int = 0
     """The entry's place in Swedish alphabetical order within its municipality (and its
