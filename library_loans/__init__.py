@@ -10,15 +10,14 @@ from services.factory import create_service_app
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The library_loans service as its own Flask app (what gunicorn runs in production)."""
-    from library_loans.api import blueprint as api_blueprint
-    from library_loans.api_records import blueprint as records_blueprint
-    from library_loans.web import blueprint as web_blueprint
+    from library_loans.api import blueprints
+    from library_loans.web import blueprints as web_blueprints
 
     return create_service_app(
         "library_loans",
         "Biblioteken",
-        api_blueprints=[api_blueprint, records_blueprint],
-        web_blueprints=[web_blueprint],
+        api_blueprints=blueprints(),
+        web_blueprints=web_blueprints(),
         settings=settings,
         import_name=__name__,
     )

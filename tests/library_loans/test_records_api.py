@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.test import Client
 
-from library_loans.api_records import blueprint
+from library_loans.api.records import blueprint
 from library_loans.models import BibRecord, Branch
 from services.config import Settings
 from services.factory import create_service_app

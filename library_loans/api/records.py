@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from library_loans.access import SERVICE
 from library_loans.marc import write_marcxml
 from library_loans.models import BibRecord
-from library_loans.schemas import RecordPageSchema, RecordQuerySchema, RecordSchema
+from library_loans.schemas.records import RecordPageSchema, RecordQuerySchema, RecordSchema
 from library_loans.search.index import isbns_of
 from library_loans.search.query import Availability, availability_of, search_records
 from services.context import db_session

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 
-blueprint = Blueprint("library_loans_web", __name__, template_folder="templates")
+blueprint = Blueprint("library_catalogue", __name__, template_folder="../templates")
 
 
 @blueprint.route("/")

@@ -1,0 +1,1 @@
+"""Marshmallow schemas of the library's API, one module per API module."""
