@@ -440,3 +440,23 @@ class CatalogueImport(TenantOwned, Base):
 # differs between SQLite FTS5 and PostgreSQL); importing them here lets the metadata know
 # every library table, for the database grants and for wiping a test database.
 from library_loans.search import index as _search_index  # noqa: E402, F401
+
+
+class PatronSession(TenantOwned, Base):
+    """A patron's login: a random secret kept only as its digest, in the patron's home
+    municipality; it ends when it expires or the patron logs out (revoked)."""
+
+    __tablename__ = "library_patron_sessions"
+    __table_args__ = (
+        _fk(("municipality_id", "patron_id"), "library_patrons", ondelete="CASCADE"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+        UniqueConstraint("digest"),
+        Index("ix_library_patron_sessions_patron", "municipality_id", "patron_id"),
+    )
+
+    patron_id: Mapped[uuid.UUID]
+    digest: Mapped[str] = mapped_column(String(64))
+    """The SHA-256 of the secret in the patron's cookie, never the secret itself."""
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

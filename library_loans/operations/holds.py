@@ -230,6 +230,22 @@ def queue_place(session: Session, hold: Hold, *, at: datetime | None = None) -> 
     return QueuePlace(best, len(waiting), len(copies), _estimate(session, hold, best, copies))
 
 
+def holds_of(session: Session, patron: Patron, *, at: datetime | None = None
+             ) -> list[tuple[Hold, QueuePlace]]:
+    """The patron's active holds, oldest first, each with its true place in the queue."""
+    holds = session.scalars(select(Hold).where(
+        Hold.municipality_id == patron.municipality_id, Hold.patron_id == patron.id,
+        Hold.status.in_(ACTIVE_HOLD_STATUSES)).order_by(Hold.placed_at, Hold.id)).all()
+    return [(hold, queue_place(session, hold, at=at)) for hold in holds]
+
+
+def patron_hold(session: Session, patron: Patron, hold_id: uuid.UUID) -> Hold | None:
+    """The patron's own hold ``hold_id`` (None when it is nobody's or someone else's)."""
+    return session.scalar(select(Hold).where(
+        Hold.municipality_id == patron.municipality_id, Hold.patron_id == patron.id,
+        Hold.id == hold_id))
+
+
 # --- private helpers -------------------------------------------------------------------
 
 

@@ -19,18 +19,19 @@ whether it is a talking book (so that the engine applies filters together with t
 and what a result list is ordered and counted by without reading the record: its id, the
 Swedish sort key of its title, its media type, language and audience.
 
-PostgreSQL keeps the rows in :data:`RECORD_SEARCH`, one tsvector per token column built
-with the ``simple`` configuration (GIN indexes), keyed by the record's id and dropped with
-it. SQLite keeps the tokens in an FTS5 table of the same name whose rowid is the record's
-``search_rowid``, and the rest in :data:`SQLITE_KEYS` under the same rowid (FTS5 reads its
-own stored columns back a row at a time, several times slower than a join). Migration
-``library_loans_0003`` creates them.
+PostgreSQL keeps the rows in :data:`RECORD_SEARCH`: every token column's tokens in one
+tsvector, each token coded with its column (:data:`COLUMN_CODES`), on one GIN index, beside
+the listing columns, keyed by the record's id and dropped with it. SQLite keeps the tokens
+in an FTS5 table of the same name whose rowid is the record's ``search_rowid``, and the rest
+in :data:`SQLITE_KEYS` under the same rowid (FTS5 reads its own stored columns back a row at
+a time, several times slower than a join). Migrations ``library_loans_0003`` and ``0005``
+make them.
 
-Each database matches tokens its own way (:func:`engine_for`): SQLite with FTS5 queries
-whose column filters name the columns a token is looked for in (``{title_exact
-name_exact} : "bok"``, and ``"mars" *`` for a prefix), PostgreSQL with a tsquery of the
-``simple`` configuration against each column (``title_exact @@ to_tsquery('simple',
-'bok')``), each column on its own GIN index.
+Each database finds and scores records its own way (:func:`engine_for`): SQLite with FTS5
+queries whose column filters name the columns a token is looked for in (``{title_exact
+name_exact} : "bok"``, and ``"mars" *`` for a prefix), one lookup per term and weight;
+PostgreSQL with one tsquery of coded tokens (``'a_bok' | 'e_bok'``, ``'a_mars':*``) that
+finds every match in one index scan, each row scored as it is read.
 """
 
 from __future__ import annotations
@@ -54,12 +55,11 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal_column,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Session
 
 from library_loans.models import BibRecord, RecordIsbn
@@ -99,19 +99,25 @@ TOKEN_COLUMNS = (
     "facets",
 )
 """Every column the engine matches tokens in: the groups' columns, then the facets."""
-LISTED_COLUMNS = ("record_id", "sort_key", "media_type", "language", "audience")
-"""What a result list is ordered and counted by, kept beside the tokens."""
+LISTED_COLUMNS = ("record_id", "sort_key", "media_type", "language", "audience", "places")
+"""What a result list is ordered and counted by, kept beside the tokens. ``places`` is where
+a copy is on a shelf now (see :mod:`library_loans.search.places`)."""
+
+COLUMN_CODES = {name: chr(ord("a") + n) for n, name in enumerate(TOKEN_COLUMNS)}
+"""PostgreSQL keeps every token column's tokens in one tsvector, each token written as its
+column's code, an underscore and the token (``a_bok`` is "bok" in title_exact)."""
 
 RECORD_SEARCH = Table(
     TABLE,
     Base.metadata,
     Column("record_id", Uuid, ForeignKey("library_records.id", ondelete="CASCADE"),
            primary_key=True),
-    *(Column(name, TSVECTOR, nullable=False) for name in TOKEN_COLUMNS),
+    Column("tokens", TSVECTOR, nullable=False),
     Column("sort_key", Text(collation="C"), nullable=False),
     Column("media_type", String(20), nullable=False),
     Column("language", String(3)),
     Column("audience", String(10), nullable=False),
+    Column("places", Text, nullable=False, server_default=""),
     info={"shared": True},
 )
 """PostgreSQL's index table (on SQLite an FTS5 table of this name holds the token columns).
@@ -128,6 +134,7 @@ SQLITE_KEYS = Table(
     Column("media_type", String(20), nullable=False),
     Column("language", String(3)),
     Column("audience", String(10), nullable=False),
+    Column("places", Text, nullable=False, server_default=""),
     info={"shared": True},
 )
 """SQLite's rows of the index without the tokens, under the FTS5 table's rowids."""
@@ -139,19 +146,20 @@ Match = tuple[Tokens, bool]
 """Tokens any of which will do, and whether they are prefixes."""
 
 
+Tiers = list[tuple[float, Tokens]]
+"""The weights a query term can reach, best first, each with the tokens that reach it."""
+Term = tuple[Tiers, bool]
+"""A query term's tiers, and whether its tokens are prefixes."""
+
+
 class Engine(Protocol):
-    """How one database matches tokens in the index (SQLite FTS5, PostgreSQL tsvector)."""
+    """How one database finds and scores records in the index (SQLite FTS5, PostgreSQL)."""
 
-    key: str
-    """The index table's key column for a record."""
-    listing: str
-    """The table of what a result list is ordered and counted by."""
-    listing_key: str
-    """Its key column, the same values as ``key``."""
-
-    def condition(self, matches: Sequence[Match], filters: Sequence[str],
-                  params: dict[str, Any]) -> str:
-        """A condition on the index table: every match and every facet filter (one at least)."""
+    def hits(self, terms: Sequence[Term], filters: Sequence[str],
+             params: dict[str, Any]) -> str:
+        """A SELECT of :data:`LISTED_COLUMNS` and ``score`` for every record that matches
+        every term (at its best tier each, summed) and every facet filter; every record
+        when there are neither."""
         ...
 
 
@@ -168,7 +176,9 @@ def reindex(session: Session, record_ids: Sequence[uuid.UUID]) -> int:
         if not records:
             continue
         isbns = isbns_of(session, batch)
-        rows = [_row(record, isbns.get(record.id, ())) for record in records]
+        places = places_of(session, batch)
+        rows = [_row(record, isbns.get(record.id, ()), places.get(record.id, ""))
+                for record in records]
         if sqlite:
             for row, rowid in zip(rows, _rowids(session, records), strict=True):
                 row["search_rowid"] = rowid
@@ -263,7 +273,7 @@ def _rowids(session: Session, records: Sequence[Any]) -> list[int]:
     return [record.search_rowid or assigned[record.id] for record in records]
 
 
-def _row(record: Any, isbns: Sequence[str]) -> dict[str, Any]:
+def _row(record: Any, isbns: Sequence[str], places: str) -> dict[str, Any]:
     """The index columns of one record, each a space-separated string of tokens."""
     values = {
         "title": [record.title, *record.series],
@@ -282,7 +292,7 @@ def _row(record: Any, isbns: Sequence[str]) -> dict[str, Any]:
     row["facets"] = " ".join(_facets(record))
     row["sort_key"] = title_sort_key(record.title)
     row.update(media_type=record.media_type, language=record.language,
-               audience=record.audience)
+               audience=record.audience, places=places)
     return row
 
 
@@ -334,27 +344,54 @@ def _delete_sqlite(session: Session, rowids: list[int]) -> None:
 def _write_postgresql(session: Session, rows: list[dict[str, Any]]) -> None:
     table = RECORD_SEARCH
     session.execute(delete(table).where(table.c.record_id.in_([row["record_id"] for row in rows])))
-    # The tokens go in as text and are made tsvectors by the server: "tokens_" names the
-    # parameters apart from the columns they fill.
-    tokens = {name: func.to_tsvector(literal_column("'simple'"),
-                                     bindparam(f"tokens_{name}", type_=Text()))
-              for name in TOKEN_COLUMNS}
-    session.execute(insert(table).values(tokens), [
-        {**{key: row[key] for key in LISTED_COLUMNS}, **{f"tokens_{name}": row[name]
-                                                   for name in TOKEN_COLUMNS}}
+    # The coded tokens are lexemes already: array_to_tsvector keeps them as they are (a
+    # parser would split "a_bok" at the underscore), without repeats.
+    tokens = func.array_to_tsvector(bindparam("coded_tokens", type_=ARRAY(Text())))
+    session.execute(insert(table).values(tokens=tokens), [
+        {**{key: row[key] for key in LISTED_COLUMNS},
+         "coded_tokens": [f"{COLUMN_CODES[name]}_{token}"
+                          for name in TOKEN_COLUMNS for token in row[name].split()]}
         for row in rows
     ])
 
 
 class _Fts5:
-    """SQLite: FTS5 queries with column filters, one parameter per lookup."""
+    """SQLite: FTS5 queries with column filters, one lookup per term and tier.
 
-    key = "rowid"
-    listing = SQLITE_KEYS.name
-    listing_key = "search_rowid"
+    Each term's lookups also require the other terms, so that FTS5 intersects first and a
+    common word costs no more than the records that have every word. The tiers' weights
+    are kept per record (the best per term) and summed over the terms; the rest of a
+    result's row comes from :data:`SQLITE_KEYS` by rowid.
+    """
 
-    def condition(self, matches: Sequence[Match], filters: Sequence[str],
-                  params: dict[str, Any]) -> str:
+    def hits(self, terms: Sequence[Term], filters: Sequence[str],
+             params: dict[str, Any]) -> str:
+        """The FTS5 lookups of every term's tiers, joined on the record."""
+        listing = SQLITE_KEYS.name
+        listed = ", ".join(f"{listing}.{name}" for name in LISTED_COLUMNS)
+        if not terms:
+            if not filters:
+                return f"SELECT {listed}, CAST(0 AS FLOAT) AS score FROM {listing}"
+            return (f"SELECT {listed}, CAST(0 AS FLOAT) AS score FROM {listing} "
+                    f"WHERE {listing}.search_rowid IN "
+                    f"(SELECT rowid FROM {TABLE} WHERE {self._match([], filters, params)})")
+        anywhere = [(_any_tier(tiers), prefix) for tiers, prefix in terms]
+        ctes = []
+        for n, (tiers, prefix) in enumerate(terms):
+            others = [*anywhere[:n], *anywhere[n + 1:]]
+            lookups = " UNION ALL ".join(
+                f"SELECT rowid AS k, CAST({weight} AS FLOAT) AS w FROM {TABLE} "
+                f"WHERE {self._match([(tokens, prefix), *others], filters, params)}"
+                for weight, tokens in tiers)
+            ctes.append(f"t{n} AS (SELECT k, MAX(w) AS w FROM ({lookups}) AS t{n}_tiers "
+                        "GROUP BY k)")
+        joins = "".join(f" JOIN t{n} ON t{n}.k = t0.k" for n in range(1, len(terms)))
+        score = " + ".join(f"t{n}.w" for n in range(len(terms)))
+        return (f"WITH {', '.join(ctes)} SELECT {listed}, {score} AS score FROM t0{joins} "
+                f"JOIN {listing} ON {listing}.search_rowid = t0.k")
+
+    def _match(self, matches: Sequence[Match], filters: Sequence[str],
+               params: dict[str, Any]) -> str:
         """One FTS5 query (a table takes one): each token in its columns, ``{a b} : "token"``."""
         parts = [" OR ".join(f"{{{' '.join(columns)}}} : {_quoted(token)}{' *' if prefix else ''}"
                              for token, columns in tokens.items())
@@ -366,35 +403,66 @@ class _Fts5:
 
 
 class _TsVector:
-    """PostgreSQL: tsvector columns matched against tsqueries of the ``simple`` configuration."""
+    """PostgreSQL: one tsvector of column-coded tokens, one GIN index, one scan.
 
-    key = "record_id"
-    listing = TABLE
-    listing_key = "record_id"
+    The records that match every term are found with one tsquery (each term as the OR of
+    all its coded tokens, the terms and filters ANDed), and each found row is scored where
+    it is read: per term, the first tier whose tsquery the row's tokens match. Every
+    matching record is read once, however many tiers and columns a word is looked for in.
+    """
 
-    def condition(self, matches: Sequence[Match], filters: Sequence[str],
-                  params: dict[str, Any]) -> str:
-        """Each token's tsquery against each of its columns (a GIN index each)."""
-        parts = []
-        for tokens, prefix in matches:
-            found = []
-            for token, columns in tokens.items():
-                query = self._bound(_quoted(token, "'") + (":*" if prefix else ""), params)
-                found += [f"{column} @@ {query}" for column in columns]
-            parts.append(" OR ".join(found))
-        if filters:
-            query = " & ".join(_quoted(token, "'") for token in filters)
-            parts.append(f"facets @@ {self._bound(query, params)}")
-        return " AND ".join(f"({part})" for part in parts)
+    def hits(self, terms: Sequence[Term], filters: Sequence[str],
+             params: dict[str, Any]) -> str:
+        """One scan of the index table by its GIN index, scoring as it reads."""
+        listed = ", ".join(LISTED_COLUMNS)
+        wanted = [f"({_tsquery(_any_tier(tiers), prefix)})" for tiers, prefix in terms]
+        wanted += [_tsquery({token: ["facets"]}, False) for token in filters]
+        scores = [
+            "CASE " + " ".join(f"WHEN tokens @@ {self._bound(_tsquery(tokens, prefix), params)}"
+                               f" THEN {weight}" for weight, tokens in tiers) + " ELSE 0 END"
+            for tiers, prefix in terms
+        ]
+        score = f"CAST({' + '.join(scores) or '0'} AS FLOAT)"
+        where = f" WHERE tokens @@ {self._bound(' & '.join(wanted), params)}" if wanted else ""
+        return f"SELECT {listed}, {score} AS score FROM {TABLE}{where}"
 
     def _bound(self, query: str, params: dict[str, Any]) -> str:
         name = f"p{len(params)}"
         params[name] = query
-        return f"to_tsquery('simple', :{name})"
+        return f"CAST(:{name} AS tsquery)"
+
+
+def _any_tier(tiers: Tiers) -> Tokens:
+    """Every token of a term's tiers, each with every column it is looked for in."""
+    merged: Tokens = {}
+    for _weight, tokens in tiers:
+        for token, columns in tokens.items():
+            merged[token] = list(dict.fromkeys([*merged.get(token, []), *columns]))
+    return merged
+
+
+def _tsquery(tokens: Tokens, prefix: bool) -> str:
+    """The tsquery (text form) matching any of the tokens in any of their columns."""
+    return " | ".join(_coded_lexeme(column, token) + (":*" if prefix else "")
+                      for token, columns in tokens.items() for column in columns)
+
+
+def _coded_lexeme(column: str, token: str) -> str:
+    """A token of a column as a quoted tsquery lexeme (``'a_bok'``)."""
+    lexeme = f"{COLUMN_CODES[column]}_{token}".replace("\\", "\\\\").replace("'", "''")
+    return f"'{lexeme}'"
 
 
 _ENGINES: dict[str, Engine] = {"sqlite": _Fts5(), "postgresql": _TsVector()}
 
 
+def listing_table(session: Session) -> Table:
+    """The table of what a result list is ordered and counted by, for the session's database."""
+    return SQLITE_KEYS if session.get_bind().dialect.name == "sqlite" else RECORD_SEARCH
+
+
 def _quoted(token: str, quote: str = '"') -> str:
     return quote + token.replace(quote, quote * 2) + quote
+
+
+from library_loans.search.places import places_of  # noqa: E402 - the places need the tables above

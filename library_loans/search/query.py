@@ -7,10 +7,13 @@ stems 2, parts 1) times the weight of the field group it matches in (see
 come best first, records of equal score in the Swedish order of their titles, then by id;
 with no words at all (only filters) they are listed in title order.
 
-The engine finds every matching record with its score in one statement: per term, one
-index lookup per weight, the best weight kept per record, the terms joined on the record.
+The engine finds every matching record with its score in one statement (SQLite: per term
+one FTS5 lookup per weight, the best kept per record, the terms joined on the record;
+PostgreSQL: one scan of the index by one tsquery, each row scored as it is read; see
+:class:`library_loans.search.index.Engine`).
 Facets count what all the matches are (media type, language, audience) and where a copy
-is on the shelf now; copies are counted from the items, in the public catalogue's scope
+is on the shelf now (kept in the index row, see :mod:`library_loans.search.places`); a
+page's copies are counted from the items, in the public catalogue's scope
 (:func:`library_loans.access.public_catalogue`): every library municipality's items, and
 nothing about patrons or loans.
 """
@@ -30,7 +33,6 @@ from sqlalchemy import (
     Uuid,
     case,
     column,
-    exists,
     func,
     literal,
     null,
@@ -47,15 +49,12 @@ from library_loans.search.analysis import COLUMN_WEIGHTS, QueryTerm, parse_query
 from library_loans.search.index import (
     FIELD_GROUPS,
     GROUPS_BY_NAME,
-    LISTED_COLUMNS,
-    TABLE,
-    Engine,
     FieldGroup,
-    Match,
     Tokens,
     engine_for,
     facet_token,
 )
+from library_loans.search.places import contains
 from services.i18n import swedish_sort_key
 from services.tenancy.models import Municipality
 
@@ -135,7 +134,7 @@ def search_records(
     with public_catalogue(session):
         hits = _hits(session, terms, filters).cte("hits")
         if available_in is not None:
-            hits = select(hits).where(_has_copy_in(hits.c.record_id, available_in)).cte("shown")
+            hits = select(hits).where(_has_copy_in(hits, available_in)).cte("shown")
         rows = session.execute(_page_and_facets(hits, limit, offset)).all()
         page = sorted((row for row in rows if row.kind == "page"),
                       key=lambda row: (-row.number, row.sort_key, row.record_id))
@@ -224,55 +223,14 @@ def _tiers(term: _Term) -> list[tuple[float, Tokens]]:
 
 
 def _hits(session: Session, terms: list[_Term], filters: Sequence[str]) -> Any:
-    """Every matching record's id, score, title order and facet values."""
-    engine = engine_for(session)
+    """Every matching record's id, score, title order, facet values and places."""
     params: dict[str, Any] = {}
-    listed = ", ".join(f"{engine.listing}.{name}" for name in LISTED_COLUMNS)
-    if terms:
-        tiers = [_tiers(term) for term in terms]
-        # Each term's lookups also require the other terms, so that the engine intersects
-        # first and a common word costs no more than the records that have every word.
-        anywhere = [(_any_tier(term_tiers), term.term.prefix)
-                    for term, term_tiers in zip(terms, tiers, strict=True)]
-        ctes = [_term_scores(engine, n, tiers[n], [*anywhere[:n], *anywhere[n + 1:]],
-                             terms[n].term.prefix, filters, params)
-                for n in range(len(terms))]
-        joins = "".join(f" JOIN t{n} ON t{n}.k = t0.k" for n in range(1, len(terms)))
-        score = " + ".join(f"t{n}.w" for n in range(len(terms)))
-        sql = (f"WITH {', '.join(ctes)} SELECT {listed}, {score} AS score FROM t0{joins} "
-               f"JOIN {engine.listing} ON {engine.listing}.{engine.listing_key} = t0.k")
-    elif filters:
-        sql = (f"SELECT {listed}, CAST(0 AS FLOAT) AS score FROM {engine.listing} "
-               f"WHERE {engine.listing}.{engine.listing_key} IN "
-               f"(SELECT {engine.key} FROM {TABLE} WHERE {engine.condition([], filters, params)})")
-    else:
-        sql = f"SELECT {listed}, CAST(0 AS FLOAT) AS score FROM {engine.listing}"
+    sql = engine_for(session).hits([(_tiers(term), term.term.prefix) for term in terms],
+                                   filters, params)
     return text(sql).bindparams(**params).columns(
         record_id=Uuid(), sort_key=Text(), media_type=String(), language=String(),
-        audience=String(), score=Float(),
+        audience=String(), places=Text(), score=Float(),
     )
-
-
-def _term_scores(engine: Engine, n: int, tiers: list[tuple[float, Tokens]],
-                 required: list[Match], prefix: bool, filters: Sequence[str],
-                 params: dict[str, Any]) -> str:
-    """Subquery ``t<n>``: the records term n matches (with the rest), each with its best weight."""
-    lookups = [
-        f"SELECT {engine.key} AS k, CAST({weight} AS FLOAT) AS w FROM {TABLE} "
-        f"WHERE {engine.condition([(tokens, prefix), *required], filters, params)}"
-        for weight, tokens in tiers
-    ]
-    return (f"t{n} AS (SELECT k, MAX(w) AS w FROM ({' UNION ALL '.join(lookups)}) AS "
-            f"t{n}_tiers GROUP BY k)")
-
-
-def _any_tier(tiers: list[tuple[float, Tokens]]) -> Tokens:
-    """Every token of a term's tiers, each with every column it is looked for in."""
-    merged: Tokens = {}
-    for _weight, tokens in tiers:
-        for token, columns in tokens.items():
-            merged[token] = list(dict.fromkeys([*merged.get(token, []), *columns]))
-    return merged
 
 
 def _page_and_facets(hits: Any, limit: int, offset: int) -> Any:
@@ -280,33 +238,21 @@ def _page_and_facets(hits: Any, limit: int, offset: int) -> Any:
 
     ``page`` rows carry a hit's id, title sort key and score. ``facets`` rows count the hits
     with one combination of media type, language, audience and the municipalities where
-    a copy is in now (their slugs, joined by commas): few combinations, one pass.
+    a copy is in now (the index row's ``places``): few combinations, one pass.
     """
     page = (select(literal("page").label("kind"), hits.c.record_id.label("record_id"),
                    hits.c.sort_key.label("sort_key"), hits.c.score.label("number"),
                    *(null().label(name) for name in (*_FACETS, "places")))
             .order_by(hits.c.score.desc(), hits.c.sort_key, hits.c.record_id)
             .limit(limit).offset(offset).subquery())
-    # Where a hit has a copy in now is looked up from the hit, one index lookup each, so
-    # that a narrow search stays fast however many copies the consortium has.
-    places = (select(func.aggregate_strings(Municipality.slug, ",")).select_from(Item)
-              .join(Municipality, Municipality.id == Item.location_municipality_id)
-              .where(Item.record_id == hits.c.record_id, Item.status == "available")
-              .scalar_subquery())
-    # Materialized: merged into the grouping, the lookup would run for the key and again
-    # for the row.
-    facts = (select(*(hits.c[name] for name in _FACETS), places.label("places"))
-             .cte("facts").prefix_with("MATERIALIZED"))
-    grouped = [facts.c[name] for name in (*_FACETS, "places")]
+    grouped = [hits.c[name] for name in (*_FACETS, "places")]
     facets = select(literal("facets"), null(), null(), func.count(), *grouped).group_by(*grouped)
     return union_all(select(page), facets)
 
 
-def _has_copy_in(record_id: Any, slug: str) -> Any:
-    """Whether the record has a copy on a shelf in the municipality with ``slug`` now."""
-    municipality = select(Municipality.id).where(Municipality.slug == slug).scalar_subquery()
-    return exists().where(Item.record_id == record_id, Item.status == "available",
-                          Item.location_municipality_id == municipality)
+def _has_copy_in(hits: Any, slug: str) -> Any:
+    """Whether the hit's record has a copy on a shelf in the municipality ``slug`` now."""
+    return hits.c.places.like(contains(slug))
 
 
 def _found(session: Session, scored: list[tuple[uuid.UUID, float]]) -> list[Found]:
@@ -327,7 +273,9 @@ def _facets(rows: Iterable[Any]) -> Facets:
         for name in _FACETS:
             if (value := getattr(row, name)) is not None:
                 counts[name][value] += hits
-        for slug in set(row.places.split(",")) if row.places else ():
+        for slug in row.places.split(",") if row.places else ():
+            if not slug:
+                continue
             counts["available_in"][slug] += hits
     return Facets(**{name: _ordered(found) for name, found in counts.items()})
 
