@@ -71,6 +71,34 @@ def test_switchboard_sync_on_a_throwaway_postgresql_database_succeeds_and_drops_
     assert not _database_exists(server_url, document["machine"]["database"]["name"])
 
 
+def test_library_search_on_sqlite_finds_every_query_and_every_request_succeeds() -> None:
+    document = _run_benchmark("library_search", "--quick")
+
+    _assert_library_search_document(document, dialect="sqlite")
+
+
+def test_library_circulation_on_sqlite_captures_holds_at_check_in_and_retargets() -> None:
+    document = _run_benchmark("library_circulation", "--quick")
+
+    _assert_library_circulation_document(document, dialect="sqlite")
+
+
+@pytest.mark.postgres
+def test_library_circulation_on_postgresql_runs_the_desks_under_row_level_security() -> None:
+    server_url = os.environ["SAMVERKAN_TEST_DATABASE_URL"]
+
+    document = _run_benchmark("library_circulation", "--quick", "--db", "postgresql",
+                              "--database-url", server_url)
+
+    _assert_library_circulation_document(document, dialect="postgresql")
+    assert not _database_exists(server_url, document["machine"]["database"]["name"])
+
+
+def test_library_import_on_sqlite_imports_every_record_and_times_pymarc_alone() -> None:
+    document = _run_benchmark("library_import", "--quick")
+
+    _assert_library_import_document(document, dialect="sqlite")
+
 def test_an_unknown_benchmark_is_refused_with_the_known_ones_named() -> None:
     completed = subprocess.run([sys.executable, "-m", "bench", "nosuch"], cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=60, check=False)
@@ -157,6 +185,60 @@ def _assert_switchboard_sync_document(document: dict[str, Any], *, dialect: str)
     for name, target in (("full_sync", 20.0), ("resync_1_percent_changed", 3.0)):
         assert results[name]["target_seconds"] == target
         assert results[name]["seconds"] > 0 and "meets_target" in results[name]
+
+
+def _assert_library_search_document(document: dict[str, Any], *, dialect: str) -> None:
+    assert document["benchmark"] == "library_search"
+    assert document["machine"]["database"]["dialect"] == dialect
+    results = document["results"]
+    rows = results["consortium"]["rows"]
+    assert (rows["library_records"], rows["library_items"], rows["library_patrons"],
+            rows["library_holds"]) == (2000, 6700, 700, 350)
+    assert rows["library_record_search"] == 2000
+
+    in_service = results["in_service"]
+    assert set(in_service["by_kind"]) == {"common_word", "two_words", "author", "prefix",
+                                          "isbn", "subject", "with_facets"}
+    for kind, figures in in_service["by_kind"].items():
+        assert figures["with_hits"] == figures["queries"], kind
+    assert in_service["p99_ms"]["aim"] == 50.0 and "meets_aim" in in_service["p99_ms"]
+
+    http = results["http"]
+    for endpoint in ("search", "health"):
+        assert http[endpoint]["requests"] > 0
+        assert http[endpoint]["succeeded"] == http[endpoint]["requests"]
+        assert http[endpoint]["errors"] == 0, http[endpoint]["error_kinds"]
+    assert http["rps"]["aim"] == 0.3
+
+
+def _assert_library_circulation_document(document: dict[str, Any], *, dialect: str) -> None:
+    assert document["benchmark"] == "library_circulation"
+    assert document["machine"]["database"]["dialect"] == dialect
+    results = document["results"]
+
+    desk = results["desk"]
+    assert desk["errors"] == 0, desk["error_kinds"]
+    assert desk["operations"] == 2 * desk["pairs"] == 80
+    assert desk["holds_captured"] > 0
+    assert desk["ops_per_second"]["aim"] == 200.0 and desk["ops_per_second"]["ours"] > 0
+
+    retarget = results["retarget"]
+    assert retarget["open_holds"] == 350
+    assert retarget["filled"] > 0
+    assert retarget["seconds_aim"]["aim"] == 60.0 and "meets_aim" in retarget["seconds_aim"]
+
+
+def _assert_library_import_document(document: dict[str, Any], *, dialect: str) -> None:
+    assert document["benchmark"] == "library_import"
+    assert document["machine"]["database"]["dialect"] == dialect
+    results = document["results"]
+    imported = results["import"]
+    assert (imported["processed"], imported["added"], imported["rejected"]) == (1000, 1000, 0)
+    assert imported["items_added"] > 1000 and imported["problems"] == 0
+    assert results["pymarc"]["records"] == 1000
+    assert imported["peak_rss_mib"] >= imported["rss_before_import_mib"] > 0
+    assert results["seconds"]["aim"] == 120.0 and results["peak_rss_mib"]["aim"] == 500.0
+    assert results["pymarc_ratio"]["aim"] == 3.0 and results["pymarc_ratio"]["ratio"] > 0
 
 
 def _database_exists(server_url: str, name: str) -> bool:
