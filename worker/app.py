@@ -83,6 +83,25 @@ def configure(settings: Settings) -> Celery:
                 "task": "switchboard.tasks.sync.run_due_sources",
                 "schedule": crontab(minute="*/5"),
             },
+            # The library: notices for holds that reached a hold shelf (a check-in queues
+            # its own at once; this catches any other way), copies that never arrived,
+            # hold-shelf periods that ended, and the morning's due and overdue reminders.
+            "library-hold-ready-notices": {
+                "task": "library_loans.tasks.queue_hold_ready_notices",
+                "schedule": crontab(minute="*/5"),
+            },
+            "library-retarget-holds": {
+                "task": "library_loans.tasks.retarget_holds",
+                "schedule": crontab(minute=20),
+            },
+            "library-expire-uncollected-holds": {
+                "task": "library_loans.tasks.expire_uncollected_holds",
+                "schedule": crontab(minute=45, hour=7),
+            },
+            "library-loan-notices": {
+                "task": "library_loans.tasks.queue_loan_notices",
+                "schedule": crontab(minute=0, hour=8),
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         samverkan_settings=settings,

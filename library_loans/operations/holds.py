@@ -145,11 +145,16 @@ def capture(session: Session, hold: Hold, item: Item, *, at: datetime | None = N
             hold.status = "in_transit"
             send_to(item, pickup, at)
     session.flush()
+    if at_pickup:
+        _tell_patron(session, hold, at)
 
 
 def make_ready(session: Session, hold: Hold, item: Item, *, at: datetime | None = None) -> None:
     """The copy is on the pickup branch's hold shelf: the patron may collect it."""
-    _ready(hold, item, at or clock.now(), item_rule(session, item).hold_shelf_days)
+    at = at or clock.now()
+    _ready(hold, item, at, item_rule(session, item).hold_shelf_days)
+    session.flush()
+    _tell_patron(session, hold, at)
 
 
 def pass_on(session: Session, item: Item, *, at: datetime | None = None) -> Hold | None:
@@ -362,6 +367,18 @@ def _item_of(session: Session, hold: Hold) -> Item | None:
     if hold.item_id is None or hold.item_municipality_id is None:
         return None
     return session.get(Item, (hold.item_municipality_id, hold.item_id))
+
+
+def _tell_patron(session: Session, hold: Hold, at: datetime) -> None:
+    """Queue the "ready for pickup" notice now; it goes when the transaction commits.
+
+    The worker's scan (``library_loans.tasks.queue_hold_ready_notices``) would find the
+    hold within minutes anyway; a notice is never sent twice (see
+    :mod:`library_loans.operations.notices`).
+    """
+    from library_loans.operations.notices import queue_hold_ready
+
+    queue_hold_ready(session, hold, at=at)
 
 
 def _ready(hold: Hold, item: Item, at: datetime, shelf_days: int) -> None:
