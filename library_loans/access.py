@@ -5,20 +5,26 @@
   library service, in the scope :func:`public_catalogue` opens. Nothing about patrons or
   loans is read in it.
 - Librarians circulate any copy of the consortium at their desk (a Vindeln copy is
-  returned in Vännäs): the audited crossing :data:`CIRCULATION`. They administer only
-  their own municipality's branches, items and rules (their ordinary scope).
+  returned in Vännäs): the audited crossing :data:`CIRCULATION`, which the librarian role
+  in any one library municipality opens onto every one (see :func:`circulation`). Only
+  the desk enters it. They administer only their own municipality's branches, items,
+  rules and patrons (see :func:`administering`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from services.context import require_principal
+from services.errors import ApiError
+from services.identity.principal import Principal
 from services.tenancy import TenantScope, tenant_scope
-from services.tenancy.crossing import declare_crossing
+from services.tenancy.crossing import cross_tenant, declare_crossing
 from services.tenancy.operations import participant_ids
 
 SERVICE = "library_loans"
@@ -32,7 +38,51 @@ CIRCULATION = declare_crossing(
     role="librarian",
     service=SERVICE,
     audit_every=timedelta(hours=1),
+    reach="participants",
 )
+
+LIBRARIAN = "librarian"
+
+
+def require_librarian() -> Principal:
+    """The principal, if a librarian of their home municipality; else a 401 or 403."""
+    principal = require_principal()
+    if not principal.has_role(LIBRARIAN, principal.home_municipality_id):
+        raise ApiError(403, "The library desk and its administration need the librarian "
+                            "role in your municipality.")
+    return principal
+
+
+def may_work_in(principal: Principal, municipality_id: uuid.UUID) -> bool:
+    """Whether the librarian may staff a desk of (or administer) ``municipality_id``: their
+    home, or a municipality a grant of the librarian role names."""
+    return municipality_id in principal.default_scope().municipality_ids and (
+        principal.has_role(LIBRARIAN, municipality_id))
+
+
+@contextlib.contextmanager
+def circulation(session: Session, principal: Principal) -> Iterator[TenantScope]:
+    """The desk's scope: every library municipality's copies, patrons, loans and holds.
+
+    Entered only by the desk's routes, for a librarian of a library municipality; each
+    municipality opened is told in its audit log (once an hour per librarian).
+    """
+    if principal.home_municipality_id not in participant_ids(session, SERVICE):
+        raise ApiError(403, "Your municipality has not joined the library service.")
+    with cross_tenant(session, CIRCULATION, principal) as scope:
+        yield scope
+
+
+@contextlib.contextmanager
+def administering(session: Session) -> Iterator[TenantScope]:
+    """Exactly the librarian's home municipality, for administering its library."""
+    principal = require_librarian()
+    home = principal.home_municipality_id
+    if home not in participant_ids(session, SERVICE):
+        raise ApiError(403, "Your municipality has not joined the library service.")
+    with tenant_scope(TenantScope.of([home], home=home)) as scope:
+        assert scope is not None
+        yield scope
 
 
 @contextlib.contextmanager

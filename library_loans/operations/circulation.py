@@ -101,9 +101,7 @@ def checkin(session: Session, barcode: str, branch: Branch, *,
     """Take the copy back at ``branch``: close its loan, then shelve, hold or send it."""
     at = at or clock.now()
     item = find_item(session, barcode)
-    loan = session.scalar(select(Loan).where(Loan.municipality_id == item.municipality_id,
-                                             Loan.item_id == item.id,
-                                             Loan.returned_at.is_(None)))
+    loan = open_loan(session, item)
     fine = _close_loan(session, loan, item, at) if loan is not None else None
     arrive_at(item, branch)
     waiting_for = _hold_in_transit_to(session, item, branch)
@@ -153,6 +151,40 @@ def renew(session: Session, loan: Loan, *, at: datetime | None = None) -> Loan:
     return loan
 
 
+def blocks(session: Session, patron: Patron, owner_id: uuid.UUID, media_type: str,
+           at: datetime, *, renewing: bool = False) -> list[Refusal]:
+    """Why ``patron`` may not borrow (or renew) a copy of ``owner_id``: expired card, fines
+    at the owner's block threshold, as many loans as the owner allows. Empty: no block."""
+    found = []
+    if library_day(at) > patron.card_expires_on:
+        found.append(Refusal("card", "The library card has expired: renew it at the desk."))
+    rule = rule_for(session, owner_id, patron.category, media_type)
+    owed = open_fines(session, patron)
+    if rule.block_threshold is not None and owed >= rule.block_threshold:
+        found.append(Refusal("card", f"Unpaid fines of {owed} kr block borrowing "
+                                     f"(the limit is {rule.block_threshold} kr)."))
+    if not renewing:
+        lent = open_loan_count(session, patron)
+        if lent >= rule.max_loans:
+            found.append(Refusal("card", f"The patron already has {lent} loans, "
+                                         "the most allowed."))
+    return found
+
+
+def open_loan(session: Session, item: Item) -> Loan | None:
+    """The copy's loan that has not been returned, if it is lent out."""
+    return session.scalar(select(Loan).where(Loan.municipality_id == item.municipality_id,
+                                             Loan.item_id == item.id,
+                                             Loan.returned_at.is_(None)))
+
+
+def open_loan_count(session: Session, patron: Patron) -> int:
+    """How many copies the patron has borrowed and not returned, in every municipality."""
+    return session.scalar(select(func.count()).select_from(Loan).where(
+        Loan.patron_municipality_id == patron.municipality_id,
+        Loan.patron_id == patron.id, Loan.returned_at.is_(None))) or 0
+
+
 def open_fines(session: Session, patron: Patron) -> Decimal:
     """What the patron owes, all municipalities together."""
     return session.scalar(select(func.coalesce(func.sum(Fine.amount), 0)).where(
@@ -165,19 +197,10 @@ def open_fines(session: Session, patron: Patron) -> Decimal:
 
 def _refuse_blocked(session: Session, patron: Patron, item: Item, at: datetime, *,
                     renewing: bool = False) -> None:
-    if library_day(at) > patron.card_expires_on:
-        raise Refusal("card", "The library card has expired: renew it at the desk.")
-    rule = rule_for(session, item.municipality_id, patron.category, item.media_type)
-    owed = open_fines(session, patron)
-    if rule.block_threshold is not None and owed >= rule.block_threshold:
-        raise Refusal("card", f"Unpaid fines of {owed} kr block borrowing "
-                              f"(the limit is {rule.block_threshold} kr).")
-    if not renewing:
-        lent = session.scalar(select(func.count()).select_from(Loan).where(
-            Loan.patron_municipality_id == patron.municipality_id,
-            Loan.patron_id == patron.id, Loan.returned_at.is_(None))) or 0
-        if lent >= rule.max_loans:
-            raise Refusal("card", f"The patron already has {lent} loans, the most allowed.")
+    found = blocks(session, patron, item.municipality_id, item.media_type, at,
+                   renewing=renewing)
+    if found:
+        raise found[0]
 
 
 def _hold_collected(session: Session, item: Item, patron: Patron) -> Hold | None:

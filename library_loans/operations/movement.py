@@ -1,21 +1,21 @@
 """Where a copy is and where it is going: on the shelf, on a hold shelf, in transit.
 
 A copy in transit keeps the branch it left from as its location and names where it is
-going; it arrives when that branch checks it in. Transit lists per branch, and copies in
-transit too long, come from here.
+going; it arrives when that branch checks it in. Transit lists per branch, copies in
+transit too long, and what waits on a branch's hold shelf come from here.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from library_loans.models import Branch, Item
-from library_loans.operations.rules import item_rule
+from library_loans.models import Branch, Hold, Item
+from library_loans.operations.rules import item_rule, library_day
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,19 @@ class InTransit:
     item: Item
     since: datetime
     overdue: bool
+    alert_days: int = 5
+    """The owner's ``transit_alert_days``: in transit longer than this is overdue."""
+
+
+@dataclass(frozen=True)
+class OnHoldShelf:
+    """A copy waiting on a branch's hold shelf for a patron, until its last day there."""
+
+    hold: Hold
+    item: Item
+    expires_on: date
+    expired: bool
+    """Its last day has passed: it is to be taken off the shelf and passed on."""
 
 
 def send_to(item: Item, branch: Branch, at: datetime) -> None:
@@ -76,5 +89,22 @@ def transit_list(session: Session, branch_id: uuid.UUID, *, at: datetime,
     for item in items:
         alert = item_rule(session, item).transit_alert_days
         listed.append(InTransit(item, item.status_changed_at,
-                                at - item.status_changed_at > timedelta(days=alert)))
+                                at - item.status_changed_at > timedelta(days=alert), alert))
+    return listed
+
+
+def hold_shelf(session: Session, branch: Branch, *, at: datetime) -> list[OnHoldShelf]:
+    """Copies ready for pickup on ``branch``'s hold shelf, the first to expire first."""
+    rows = session.execute(
+        select(Hold, Item)
+        .join(Item, (Item.municipality_id == Hold.item_municipality_id)
+              & (Item.id == Hold.item_id))
+        .where(Hold.status == "ready", Hold.pickup_municipality_id == branch.municipality_id,
+               Hold.pickup_branch_id == branch.id)
+        .order_by(Hold.shelf_expires_on, Item.barcode)).all()
+    today = library_day(at)
+    listed = []
+    for hold, item in rows:
+        expires = hold.shelf_expires_on or today
+        listed.append(OnHoldShelf(hold, item, expires, expires < today))
     return listed

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from services.audit.operations import record
@@ -39,7 +40,14 @@ class Crossing:
     audit_every: timedelta | None = None
     """For crossings entered on every keystroke (an operator's search): one audit entry per
     user and municipality per this interval and process, instead of one per request."""
+    reach: str = "grants"
+    """What the role opens: ``grants``, the municipalities the grants name (all of them for
+    an all-municipality grant); ``participants``, every participant of the service once the
+    role is granted in any one of them (a librarian's desk circulates the whole consortium's
+    copies)."""
 
+
+REACHES = ("grants", "participants")
 
 _REGISTRY: dict[str, Crossing] = {}
 _LAST_AUDITED: dict[tuple[str, uuid.UUID, uuid.UUID], float] = {}
@@ -47,9 +55,11 @@ _AUDIT_LOCK = threading.Lock()
 
 
 def declare_crossing(name: str, purpose: str, *, role: str, service: str,
-                     audit_every: timedelta | None = None) -> Crossing:
+                     audit_every: timedelta | None = None, reach: str = "grants") -> Crossing:
     """Declare a named crossing once, at import time of the service that needs it."""
-    crossing = Crossing(name, purpose, role, service, audit_every)
+    if reach not in REACHES:
+        raise ValueError(f"reach must be one of {', '.join(REACHES)}")
+    crossing = Crossing(name, purpose, role, service, audit_every, reach)
     existing = _REGISTRY.setdefault(name, crossing)
     if existing != crossing:
         raise ValueError(f"crossing {name!r} is already declared differently")
@@ -63,7 +73,8 @@ def cross_tenant(
     """Widen the scope to every participant of the crossing's service the principal may see.
 
     A grant of the role for all municipalities opens every participant; one-municipality
-    grants open those municipalities. Without the role, :class:`CrossingDenied`.
+    grants open those municipalities, or every participant when the crossing's reach is
+    ``participants`` and one of them takes part. Without the role, :class:`CrossingDenied`.
     """
     taking_part = participant_ids(session, crossing.service)
     if principal.has_role_everywhere(crossing.role):
@@ -71,6 +82,8 @@ def cross_tenant(
     else:
         allowed = principal.municipalities_with(crossing.role)
         ids = [m for m in taking_part if m in allowed]
+        if ids and crossing.reach == "participants":
+            ids = taking_part
     if not ids:
         raise CrossingDenied(f"{crossing.name} requires the role {crossing.role!r}")
     home = principal.home_municipality_id if principal.home_municipality_id in ids else None
@@ -84,6 +97,8 @@ def cross_tenant(
                            actor=principal.username, actor_user_id=principal.user_id,
                            subject=crossing.name, details={"purpose": crossing.purpose})
                 writer.flush()
+                if writer is session:
+                    _audit_again_if_rolled_back(session, crossing, principal, due)
         yield scope
 
 
@@ -103,3 +118,21 @@ def _due_for_audit(crossing: Crossing, principal: Principal,
                 _LAST_AUDITED[key] = moment
                 due.append(municipality_id)
     return due
+
+
+def _audit_again_if_rolled_back(session: Session, crossing: Crossing, principal: Principal,
+                                municipality_ids: list[uuid.UUID]) -> None:
+    """Entries written in the request's own transaction (a desk's POST) go if it rolls back
+    (a refused checkout): then the next entry into the crossing is audited again."""
+
+    def forget(_session: Session) -> None:
+        with _AUDIT_LOCK:
+            for municipality_id in municipality_ids:
+                _LAST_AUDITED.pop((crossing.name, principal.user_id, municipality_id), None)
+        event.remove(session, "after_commit", keep)
+
+    def keep(_session: Session) -> None:
+        event.remove(session, "after_rollback", forget)
+
+    event.listen(session, "after_rollback", forget, once=True)
+    event.listen(session, "after_commit", keep, once=True)
