@@ -1,9 +1,10 @@
 """Who may read and change the library's data, and through which scopes.
 
 - The public catalogue (no login) shows how many copies each municipality's branches have
-  and how many are in: it reads item counts of every municipality that has joined the
-  library service, in the scope :func:`public_catalogue` opens. Nothing about patrons or
-  loans is read in it.
+  and how many are in: it reads the copies of every municipality that has joined the
+  library service, in the scope :func:`public_catalogue` opens, and of their loans and
+  holds only what a library's shelf shows anyway: when a copy on loan is due back, and how
+  many wait for a title. Never who borrowed or reserved.
 - Librarians circulate any copy of the consortium at their desk (a Vindeln copy is
   returned in Vännäs): the audited crossing :data:`CIRCULATION`, which the librarian role
   in any one library municipality opens onto every one (see :func:`circulation`). Only

@@ -26,7 +26,6 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import Response, after_this_request, current_app, g, has_request_context, request
-from limits import parse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,7 +34,7 @@ from library_loans.models import Patron, PatronSession
 from services import clock
 from services.context import db_session
 from services.errors import ApiError
-from services.ratelimit import _hit_or_refuse, _limiter
+from services.ratelimit import count_attempt
 from services.tenancy import TenantScope, tenant_scope
 from services.tenancy.operations import participant_ids
 
@@ -192,12 +191,8 @@ def limit_pin_attempts(view: F) -> F:
 
 def count_pin_attempt() -> None:
     """Count this request's PIN attempt; a 429 (with Retry-After) once there are too many."""
-    settings = current_app.extensions["samverkan"].settings
-    rate = parse(settings.login_rate_limit)
-    limiter = _limiter(settings.rate_limit_storage_url)
     # Per card too: one card's PIN must not be guessed from many addresses.
-    for key in (f"pin-address:{request.remote_addr}", f"pin-card:{_attempted_card()}"):
-        _hit_or_refuse(limiter, rate, key)
+    count_attempt(f"pin-address:{request.remote_addr}", f"pin-card:{_attempted_card()}")
 
 
 def _attempted_card() -> str:

@@ -33,15 +33,21 @@ def limit_login_attempts(view: F) -> F:
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
         if request.method == "POST":
-            settings = current_app.extensions["samverkan"].settings
-            rate = parse(settings.login_rate_limit)
-            limiter = _limiter(settings.rate_limit_storage_url)
-            for key in (f"login-address:{request.remote_addr}",
-                        f"login-user:{_attempted_username()}"):
-                _hit_or_refuse(limiter, rate, key)
+            count_attempt(f"login-address:{request.remote_addr}",
+                          f"login-user:{_attempted_username()}")
         return view(*args, **kwargs)
 
     return limited  # type: ignore[return-value]
+
+
+def count_attempt(*keys: str) -> None:
+    """Count one attempt at a secret under each key (who and from where); a 429 with
+    Retry-After once any of them has had ``SAMVERKAN_LOGIN_RATE_LIMIT`` attempts."""
+    settings = current_app.extensions["samverkan"].settings
+    rate = parse(settings.login_rate_limit)
+    limiter = _limiter(settings.rate_limit_storage_url)
+    for key in keys:
+        _hit_or_refuse(limiter, rate, key)
 
 
 def _hit_or_refuse(limiter: MovingWindowRateLimiter, rate: RateLimitItem, key: str) -> None:
