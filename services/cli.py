@@ -165,6 +165,13 @@ def _print_demo_logins() -> None:
     click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
     for login in demo_logins():
         click.echo(f"  {login.username:<34} {login.role:<20} {login.scope}")
+    from library_loans.demo import demo_patron_cards
+
+    click.echo("\nDemo library cards (log in at /library/login with card number and PIN):")
+    for card in demo_patron_cards():
+        note = f"  ({card.note})" if card.note else ""
+        click.echo(f"  {card.card_number:<10} PIN {card.pin}  {card.name}, "
+                   f"{card.municipality}{note}")
 
 
 # --- municipalities --------------------------------------------------------------------

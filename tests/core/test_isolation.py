@@ -8,16 +8,31 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select, update
 
+from library_loans.access import CIRCULATION, HOLD_QUEUES, PUBLIC_CATALOGUE
+from library_loans.identity import PATRON_ACCOUNT
 from services.context import db_session
 from services.platform import create_app as create_platform_app
 from services.tenancy import TenantScope, tenant_scope
 from services.tenancy.models import Municipality
-from tests.support.isolation import IsolationHarness
+from tests.library_loans.seed import patron_actor, seed_library
+from tests.support.isolation import DeclaredCrossing, IsolationHarness
 from tests.support.notes import Note
 from tests.switchboard.seed import seed_switchboard
 
-SERVICE_SEEDERS = [seed_switchboard]
+SERVICE_SEEDERS = [seed_switchboard, seed_library]
 """Each service's representative data, so the harness has something of B's to leak."""
+SERVICE_ACTORS = [patron_actor]
+"""Callers services log in besides staff: a library patron of A."""
+_CIRCULATED = ("library_items", "library_loans", "library_holds", "library_loan_statistics",
+               "library_fines", "library_notices")
+"""A desk's check-in of B's copy may fill B's patron's hold and tell them (a notice of B's)."""
+SERVICE_CROSSINGS = [
+    DeclaredCrossing(CIRCULATION.name, reaches=_CIRCULATED, audited=True, shows_asked=True),
+    DeclaredCrossing(HOLD_QUEUES, reaches=("library_items", "library_holds")),
+    DeclaredCrossing(PATRON_ACCOUNT, reaches=("library_items", "library_loans", "library_holds")),
+    DeclaredCrossing(PUBLIC_CATALOGUE, public=True, shows_ids=("library_branches",)),
+]
+"""The named scopes that reach B on purpose, and what each may do there (see the harness)."""
 
 
 def test_no_route_lets_one_municipality_see_change_or_count_anothers(
@@ -26,7 +41,8 @@ def test_no_route_lets_one_municipality_see_change_or_count_anothers(
     apps = {"": embedded.app, **embedded.mounts}
     harness = IsolationHarness(embedded, apps, db, owner_engine,
                                home=municipalities["umea"], other=municipalities["vannas"],
-                               seeders=SERVICE_SEEDERS)
+                               seeders=SERVICE_SEEDERS, actor_factories=SERVICE_ACTORS,
+                               crossings=SERVICE_CROSSINGS)
     violations = harness.run()
     assert violations == [], "\n".join(map(str, violations))
 

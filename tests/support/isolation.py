@@ -1,7 +1,8 @@
 """The tenant isolation harness: no route lets municipality A see, change or count B's data.
 
 It walks the URL map of every app it is given, so a new route is covered the moment it
-exists. For every route, every role (granted in A only) and anonymous callers:
+exists. For every route, every role (granted in A only), anonymous callers and the actors
+services contribute (a library patron of A, logged in with the patron cookie):
 
 * **seen** — no response to A contains an id of B's rows or a marker string of B's data;
   path parameters are filled with B's ids (uuid converters) and B's names (others).
@@ -10,11 +11,39 @@ exists. For every route, every role (granted in A only) and anonymous callers:
   "exists") differs between the two rounds.
 * **changed** — no POST, PUT, PATCH or DELETE by A, aimed at B's ids or naming B in its
   body, changes any of B's rows (compared row by row, as the owner, before and after).
+  Besides empty and foreign bodies, a route whose OpenAPI operation takes a JSON body is
+  sent bodies with B's markers in every text field (a barcode, a card number).
 * **crashed** — no request the harness makes (B's ids, empty or foreign bodies, a body
   that is not JSON at all) is answered with a 5xx: bad input is the caller's 4xx.
 
 A service adds what its data looks like with a *seeder*: a function that creates a few
-representative rows for a municipality and returns marker strings found only in them.
+representative rows for a municipality and returns marker strings found only in them. A
+tuple of markers is one row's (a patron's card number and name): see crossings below.
+A service adds callers with an *actor factory*: ``(session, home) -> Actor | None`` (None
+when the service cannot log such a caller in yet).
+
+**Declared crossings.** Some routes reach B's data on purpose, in a named scope: the
+library's desk lends and takes back any municipality's copies (an audited crossing), the
+public catalogue counts every library's copies. The harness does not take a route's word
+for it: while each request runs it watches which named scopes the statements run in
+(``TenantScope.crossing``), and only what a :class:`DeclaredCrossing` given to the harness
+allows is excused, for that request only:
+
+* ``reaches`` — the tables whose rows of B a request inside the crossing may change (and
+  it may append to B's audit log). A change to any other of B's tables is still
+  ``changed``; so is every change by a request that entered no declared crossing (strict
+  by default: an undeclared crossing excuses nothing).
+* ``audited`` — such a crossing writes ``crossing.entered`` under B (at most once an hour
+  per user, so the harness checks that B's audit log holds one for the crossing at all
+  once a request inside it changed B's rows; none is ``changed``: an unaudited crossing).
+* ``public`` — what it shows is everyone's (copies on the shelves): its GET answers may
+  depend on B's data, so ``counted`` does not apply to requests inside it.
+* ``shows_ids`` — tables whose ids of B are public inside it (the branches a patron may
+  choose to pick a hold up at); B's markers are never excused by it.
+* ``shows_asked`` — asked for one of B's rows by a marker of a group (a librarian types
+  B's patron's card number), the answer may show that group's other markers (the name).
+  Every other marker of B is still ``seen``: a check-in of B's copy must not name B's
+  patron whose hold it fills, nor a transit list anyone's card.
 """
 
 from __future__ import annotations
@@ -29,7 +58,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 from flask import Flask
-from sqlalchemy import Engine, Table, inspect, select
+from sqlalchemy import Engine, Table, event, inspect, select
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import UUIDConverter
@@ -39,9 +68,12 @@ from services.audit.operations import record
 from services.db import Base
 from services.identity.models import ROLES
 from services.identity.operations import create_user, grant_role, issue_token
+from services.tenancy import scope_or_none
 from services.tenancy.models import Municipality
 
-Seeder = Callable[[Session, Municipality], Iterable[str]]
+Marker = str | tuple[str, ...]
+"""A string unique to B's rows, or a group of them that identify one row together."""
+Seeder = Callable[[Session, Municipality], Iterable[Marker]]
 """Creates representative rows for a municipality and returns strings unique to them."""
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
@@ -49,6 +81,9 @@ _SIGNED_TOKEN = re.compile(r"[\w-]{20,}\.[\w-]{5,}\.[\w-]{20,}")
 _IGNORED_COLUMNS = {"last_used_at", "updated_at"}
 _TIMING_KEYS = {"ms", "duration_ms"}
 """JSON keys that measure how long this request took (readiness checks), not data."""
+_AUDIT_TABLE = "audit_entries"
+_JSON_TEXT_FORMATS = {None, "email"}
+"""OpenAPI string formats the harness fills with B's markers (not ids, dates, URLs)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +92,22 @@ class Actor:
 
     name: str
     headers: dict[str, str]
+
+
+ActorFactory = Callable[[Session, Municipality], "Actor | None"]
+"""Creates a caller of the home municipality a service knows how to log in."""
+
+
+@dataclass(frozen=True)
+class DeclaredCrossing:
+    """A named cross-tenant scope and what a request inside it may do to B (see above)."""
+
+    name: str
+    reaches: tuple[str, ...] = ()
+    audited: bool = False
+    public: bool = False
+    shows_ids: tuple[str, ...] = ()
+    shows_asked: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,8 +135,12 @@ class IsolationHarness:
     home: Municipality
     other: Municipality
     seeders: list[Seeder] = field(default_factory=list)
+    actor_factories: list[ActorFactory] = field(default_factory=list)
+    crossings: list[DeclaredCrossing] = field(default_factory=list)
     _markers: set[str] = field(default_factory=set)
     _first_markers: set[str] = field(default_factory=set)
+    _groups: list[tuple[str, ...]] = field(default_factory=list)
+    _entered: set[str] = field(default_factory=set)
 
     def run(self) -> list[Violation]:
         """Seed both municipalities, then check every route for every actor."""
@@ -95,30 +150,44 @@ class IsolationHarness:
         client = Client(self.wsgi)
         routes = list(self._routes())
         violations: list[Violation] = []
-        # A first round settles what reading itself writes (an operator's audited crossing
-        # is recorded once an hour), so the two rounds compared differ only by B's growth.
-        self._get_round(client, routes, actors, [])
-        first = self._get_round(client, routes, actors, violations)
-        self._seed(self.other)  # B grows: nothing A sees may change
-        second = self._get_round(client, routes, actors, violations)
-        for key, answer in first.items():
-            if second[key] != answer:
-                method, url, actor = key
-                violations.append(Violation(
-                    "counted", method, url, actor,
-                    "the answer changed when only the other municipality's data grew",
-                ))
-        violations.extend(self._mutating_round(client, routes, actors))
+        event.listen(Session, "do_orm_execute", self._note_crossing)
+        event.listen(Session, "before_flush", self._note_crossing)
+        try:
+            # A first round settles what reading itself writes (an operator's audited
+            # crossing is recorded once an hour), so the two rounds compared differ only
+            # by B's growth.
+            self._get_round(client, routes, actors, [])
+            first = self._get_round(client, routes, actors, violations)
+            self._seed(self.other)  # B grows: nothing A sees may change
+            second = self._get_round(client, routes, actors, violations)
+            for key, (answer, public) in first.items():
+                if second[key][0] != answer and not public:
+                    method, url, actor = key
+                    violations.append(Violation(
+                        "counted", method, url, actor,
+                        "the answer changed when only the other municipality's data grew",
+                    ))
+            violations.extend(self._mutating_round(client, routes, actors))
+        finally:
+            event.remove(Session, "before_flush", self._note_crossing)
+            event.remove(Session, "do_orm_execute", self._note_crossing)
         return violations
 
     # --- arranging -----------------------------------------------------------------
 
     def _seed(self, municipality: Municipality) -> None:
         seeded: set[str] = set()
+        groups = []
         for seeder in [seed_core, *self.seeders]:
-            seeded |= set(seeder(self.session, municipality))
+            for marker in seeder(self.session, municipality):
+                if isinstance(marker, tuple):
+                    groups.append(marker)
+                    seeded |= set(marker)
+                else:
+                    seeded.add(marker)
         if municipality.id == self.other.id:
             self._markers |= seeded
+            self._groups += groups
             self._first_markers = self._first_markers or seeded
         self.session.commit()
 
@@ -131,7 +200,64 @@ class IsolationHarness:
             secret, _ = issue_token(self.session, user, lifetime=timedelta(hours=1))
             actors.append(Actor(role, {"Authorization": f"Bearer {secret}"}))
         self.session.commit()
+        for factory in self.actor_factories:
+            actor = factory(self.session, self.home)
+            if actor is not None:
+                actors.append(actor)
+        self.session.commit()
         return actors
+
+    # --- declared crossings --------------------------------------------------------
+
+    def _note_crossing(self, *_event: Any) -> None:
+        scope = scope_or_none()
+        if scope is not None and scope.crossing is not None:
+            self._entered.add(scope.crossing)
+
+    def _declared(self, entered: Iterable[str]) -> list[DeclaredCrossing]:
+        """The declared crossings among the named scopes a request ran statements in."""
+        names = set(entered)
+        return [crossing for crossing in self.crossings if crossing.name in names]
+
+    def _open(self, client: Client, url: str, method: str, actor: Actor, **sent: Any
+              ) -> tuple[Any, list[DeclaredCrossing]]:
+        """The response, and the declared crossings the request entered."""
+        self._entered = set()
+        response = client.open(url, method=method, headers=actor.headers, **sent)
+        return response, self._declared(self._entered)
+
+    def _asked(self, asked: str, crossings: list[DeclaredCrossing]) -> str:
+        """What the caller named, with the markers of any group it named by one of them
+        when a crossing entered may show what was asked for."""
+        if any(crossing.shows_asked for crossing in crossings):
+            for group in self._groups:
+                if any(marker in asked for marker in group):
+                    asked += "\n" + "\n".join(group)
+        return asked
+
+    def _unexcused_changes(self, before: dict[str, list[tuple[Any, ...]]],
+                           after: dict[str, list[tuple[Any, ...]]],
+                           crossings: list[DeclaredCrossing]) -> list[str]:
+        """The tables of B that changed beyond what the crossings entered may change."""
+        changed = sorted(name for name in set(before) | set(after)
+                         if before.get(name) != after.get(name))
+        reached = {table for crossing in crossings for table in crossing.reaches}
+        if crossings:
+            reached.add(_AUDIT_TABLE)
+        problems = [name for name in changed if name not in reached]
+        if changed:
+            problems += [f"{crossing.name} without a crossing.entered audit entry"
+                         for crossing in crossings
+                         if crossing.audited and not self._audited(crossing)]
+        return problems
+
+    def _audited(self, crossing: DeclaredCrossing) -> bool:
+        entries = Base.metadata.tables[_AUDIT_TABLE]
+        with self.owner_engine.connect() as connection:
+            return connection.scalar(select(entries.c.id).where(
+                entries.c.municipality_id == self.other.id,
+                entries.c.action == "crossing.entered",
+                entries.c.subject == crossing.name).limit(1)) is not None
 
     def _routes(self) -> Iterable[tuple[str, Flask, Rule]]:
         for prefix, app in self.apps.items():
@@ -143,7 +269,7 @@ class IsolationHarness:
 
     def _get_round(self, client: Client, routes: list[tuple[str, Flask, Rule]],
                    actors: list[Actor], violations: list[Violation]
-                   ) -> dict[tuple[str, str, str], tuple[int, str]]:
+                   ) -> dict[tuple[str, str, str], tuple[tuple[int, str], bool]]:
         answers = {}
         other_ids = self._other_ids()
         for prefix, app, rule in routes:
@@ -152,12 +278,15 @@ class IsolationHarness:
             for url in self._urls(prefix, app, rule, other_ids, one_per_table=True,
                                   with_queries=not rule.arguments):
                 for actor in actors:
-                    response = client.get(url, headers={**actor.headers, "Accept": "*/*"})
+                    response, crossings = self._open(
+                        client, url, "GET", Actor(actor.name, {**actor.headers, "Accept": "*/*"}))
                     if response.status_code >= 500:
                         violations.append(_crash("GET", url, actor, response))
                     body = _normalise(response.get_data(as_text=True))
-                    answers[("GET", url, actor.name)] = (response.status_code, body)
-                    leaked = self._leaked_in(body, other_ids, asked=unquote_plus(url))
+                    public = any(crossing.public for crossing in crossings)
+                    answers[("GET", url, actor.name)] = ((response.status_code, body), public)
+                    leaked = self._leaked_in(body, other_ids, crossings=crossings,
+                                             asked=self._asked(unquote_plus(url), crossings))
                     if leaked:
                         violations.append(Violation("seen", "GET", url, actor.name,
                                                     f"the answer contains {leaked!r}"))
@@ -174,27 +303,79 @@ class IsolationHarness:
         ]
         for prefix, app, rule in routes:
             for method in sorted((rule.methods or set()) & set(MUTATING)):
-                for url in self._urls(prefix, app, rule, other_ids, one_per_table=True):
+                marked = self._bodies_with_markers(app, rule, method)
+                urls = self._urls(prefix, app, rule, other_ids, one_per_table=True)
+                for index, url in enumerate(urls):
                     # One snapshot around every actor and body sent to this URL: B's rows
                     # must be the same afterwards whoever sent what (comparing after each
                     # request would cost two full snapshots per request).
                     before = self._snapshot_of_other()
-                    statuses = []
+                    statuses: list[str] = []
+                    entered: dict[str, DeclaredCrossing] = {}
                     for actor in actors:
-                        for body in bodies:
-                            sent = {"json": body} if isinstance(body, dict) else {
-                                "data": body, "content_type": "application/json"}
-                            response = client.open(url, method=method, headers=actor.headers,
-                                                   **sent)
-                            statuses.append(f"{actor.name}:{response.status_code}")
-                            if response.status_code >= 500:
-                                violations.append(_crash(method, url, actor, response))
-                    if self._snapshot_of_other() != before:
+                        plain = [self._send(client, method, url, actor, body, other_ids,
+                                            violations, entered) for body in bodies]
+                        statuses += [f"{actor.name}:{status}" for status in plain]
+                        # B's markers in the body, once per route (B's ids are in the other
+                        # URLs), to every actor the route does not turn away whatever it sends.
+                        for body in marked if index == 0 and not set(plain) <= {401, 403} else []:
+                            status = self._send(client, method, url, actor, body, other_ids,
+                                                violations, entered)
+                            statuses.append(f"{actor.name}:{status}")
+                    problems = self._unexcused_changes(before, self._snapshot_of_other(),
+                                                       list(entered.values()))
+                    if problems:
                         violations.append(Violation(
                             "changed", method, url, "one of the actors",
-                            f"the other municipality's rows changed ({', '.join(statuses)})",
+                            f"the other municipality's rows changed in {', '.join(problems)} "
+                            f"({', '.join(statuses)})",
                         ))
         return violations
+
+    def _send(self, client: Client, method: str, url: str, actor: Actor, body: Any,
+              other_ids: dict[str, list[uuid.UUID]], violations: list[Violation],
+              entered: dict[str, DeclaredCrossing]) -> int:
+        """Send ``body``; note a crash, a leak and the declared crossings entered; the status."""
+        sent = {"json": body} if isinstance(body, dict) else {
+            "data": body, "content_type": "application/json"}
+        response, crossings = self._open(client, url, method, actor, **sent)
+        entered.update((crossing.name, crossing) for crossing in crossings)
+        if response.status_code >= 500:
+            violations.append(_crash(method, url, actor, response))
+        asked = self._asked(f"{unquote_plus(url)}\n{json.dumps(body)}", crossings)
+        leaked = self._leaked_in(_normalise(response.get_data(as_text=True)), other_ids,
+                                 asked=asked, crossings=crossings)
+        if leaked:
+            violations.append(Violation("seen", method, url, actor.name,
+                                        f"the answer to {body!r} contains {leaked!r}"))
+        return response.status_code
+
+    def _bodies_with_markers(self, app: Flask, rule: Rule, method: str) -> list[dict[str, str]]:
+        """JSON bodies naming B: each of B's first markers in every text field the route's
+        OpenAPI operation takes (none for a route without a JSON body)."""
+        schema = self._operation(app, rule).get(method.lower(), {}).get(
+            "requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        properties = self._resolved(app, schema or {}).get("properties", {})
+        texts = [name for name, prop in properties.items()
+                 if "string" in _types(prop) and prop.get("format") in _JSON_TEXT_FORMATS]
+        if not texts:
+            return []
+        return [dict.fromkeys(texts, marker) for marker in sorted(self._first_markers)]
+
+    def _operation(self, app: Flask, rule: Rule) -> dict[str, Any]:
+        """The route's OpenAPI path item (its operations by method), or {} for a page."""
+        api = app.extensions.get("samverkan_api")
+        if api is None:
+            return {}
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        return api.spec.to_dict().get("paths", {}).get(path) or {}
+
+    def _resolved(self, app: Flask, schema: dict[str, Any]) -> dict[str, Any]:
+        reference = schema.get("$ref")
+        if reference is None:
+            return schema
+        components = app.extensions["samverkan_api"].spec.to_dict().get("components", {})
+        return components.get("schemas", {}).get(reference.rpartition("/")[2], {})
 
     # --- what belongs to B ---------------------------------------------------------
 
@@ -242,9 +423,13 @@ class IsolationHarness:
         return snapshot
 
     def _leaked_in(self, body: str, other_ids: dict[str, list[uuid.UUID]], *,
-                   asked: str = "") -> str | None:
-        """B's id or marker in ``body``, unless the caller wrote it into the URL itself."""
-        for values in other_ids.values():
+                   asked: str = "", crossings: Iterable[DeclaredCrossing] = ()) -> str | None:
+        """B's id or marker in ``body``, unless the caller wrote it into the URL itself or
+        a crossing the request entered shows that table's ids."""
+        public = {table for crossing in crossings for table in crossing.shows_ids}
+        for table, values in other_ids.items():
+            if table in public:
+                continue
             for value in values:
                 if (str(value) in body or value.hex in body) and str(value) not in asked:
                     return str(value)
@@ -270,10 +455,8 @@ class IsolationHarness:
         B's names and slug in every query parameter its OpenAPI operation declares; pages
         (which have no OpenAPI operation) get ``q``, the one name every search page uses.
         """
-        api = app.extensions.get("samverkan_api")
-        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
-        operations = api.spec.to_dict().get("paths", {}).get(path) if api is not None else None
-        if operations is None:
+        operations = self._operation(app, rule)
+        if not operations:
             return ["q"]
         return sorted({parameter["name"] for operation in operations.values()
                        if isinstance(operation, dict)
@@ -315,6 +498,12 @@ def seed_core(session: Session, municipality: Municipality) -> list[str]:
     record(session, "isolation.seeded", municipality_id=municipality.id, actor=marker,
            subject=marker, details={"marker": marker})
     return [marker]
+
+
+def _types(prop: dict[str, Any]) -> list[str]:
+    """The JSON types an OpenAPI property allows (3.1 gives a list for nullable ones)."""
+    kind = prop.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
 
 
 def _crash(method: str, url: str, actor: Actor, response: Any) -> Violation:

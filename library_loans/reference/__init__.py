@@ -1,0 +1,1 @@
+"""Reference data of the library service (the demo catalogue)."""
