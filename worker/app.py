@@ -106,7 +106,19 @@ def configure(settings: Settings) -> Celery:
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         samverkan_settings=settings,
     )
+    _forget_broker_connections()
     return celery_app
+
+
+def _forget_broker_connections() -> None:
+    """Close connections made to the broker configured before, so the next task goes to
+    the one configured now (Celery keeps its connection and producer pools once made)."""
+    # Celery has no public way to drop its pools.
+    pool = celery_app._pool
+    if pool is not None:
+        pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def settings_of(app: Celery) -> Settings:

@@ -55,8 +55,12 @@ def _missing_browser() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(migrated: Settings) -> Iterator[str]:
-    """The embedded platform served over HTTP on 127.0.0.1; yields its base URL."""
+def live_server(migrated: Settings, celery_app: Any) -> Iterator[str]:
+    """The embedded platform served over HTTP on 127.0.0.1; yields its base URL.
+
+    The Celery app is configured for the run's broker first: a page that queues a task (a
+    library check-in tells the patron) sends it where the tests' worker listens.
+    """
     from services.embedded import create_embedded_app
 
     server = make_server("127.0.0.1", 0, create_embedded_app(migrated), threaded=True)
