@@ -68,6 +68,7 @@ from services.audit.operations import record
 from services.db import Base
 from services.identity.models import ROLES
 from services.identity.operations import create_user, grant_role, issue_token
+from services.settings_ext import extension
 from services.tenancy import scope_or_none
 from services.tenancy.models import Municipality
 
@@ -175,36 +176,49 @@ class IsolationHarness:
 
     # --- arranging -----------------------------------------------------------------
 
+    def _writing(self) -> Session:
+        """A session that takes SQLite's write lock as it begins, as the apps' sessions do.
+
+        The run's worker commits while the harness arranges (the tasks its seeding and
+        requests queue: a hold made ready tells its patron); a deferred session that has
+        read and then writes after such a commit is refused by SQLite ("database is
+        locked"), where one that began with the lock would only have waited.
+        """
+        app = next(iter(self.apps.values()))
+        return extension(app).session_factory()
+
     def _seed(self, municipality: Municipality) -> None:
         seeded: set[str] = set()
         groups = []
-        for seeder in [seed_core, *self.seeders]:
-            for marker in seeder(self.session, municipality):
-                if isinstance(marker, tuple):
-                    groups.append(marker)
-                    seeded |= set(marker)
-                else:
-                    seeded.add(marker)
+        with self._writing() as session:
+            for seeder in [seed_core, *self.seeders]:
+                for marker in seeder(session, municipality):
+                    if isinstance(marker, tuple):
+                        groups.append(marker)
+                        seeded |= set(marker)
+                    else:
+                        seeded.add(marker)
+            session.commit()
         if municipality.id == self.other.id:
             self._markers |= seeded
             self._groups += groups
             self._first_markers = self._first_markers or seeded
-        self.session.commit()
 
     def _actors(self) -> list[Actor]:
         actors = [Actor("anonymous", {})]
-        for role in ROLES:
-            user = create_user(self.session, f"isolation-{role.replace('_', '-')}",
-                               self.home, created_by="isolation harness")
-            grant_role(self.session, user, role, self.home, granted_by="isolation harness")
-            secret, _ = issue_token(self.session, user, lifetime=timedelta(hours=1))
-            actors.append(Actor(role, {"Authorization": f"Bearer {secret}"}))
-        self.session.commit()
-        for factory in self.actor_factories:
-            actor = factory(self.session, self.home)
-            if actor is not None:
-                actors.append(actor)
-        self.session.commit()
+        with self._writing() as session:
+            for role in ROLES:
+                user = create_user(session, f"isolation-{role.replace('_', '-')}",
+                                   self.home, created_by="isolation harness")
+                grant_role(session, user, role, self.home, granted_by="isolation harness")
+                secret, _ = issue_token(session, user, lifetime=timedelta(hours=1))
+                actors.append(Actor(role, {"Authorization": f"Bearer {secret}"}))
+            session.commit()
+            for factory in self.actor_factories:
+                actor = factory(session, self.home)
+                if actor is not None:
+                    actors.append(actor)
+            session.commit()
         return actors
 
     # --- declared crossings --------------------------------------------------------
