@@ -34,6 +34,7 @@ from services.identity.operations import create_user, grant_role, issue_token
 from services.migrate import import_all_models, upgrade_all
 from services.settings_ext import dispose_engines, session_factory_for, shared_engine
 from services.tenancy.models import Municipality
+from tests.support import worker_activity
 from tests.support.servers import skip_or_refuse
 
 TEST_DATABASE_URL = os.environ.get("SAMVERKAN_TEST_DATABASE_URL", "")
@@ -131,6 +132,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     engine = request.getfixturevalue("owner_engine")
     settings = request.getfixturevalue("migrated")
+    worker_activity.settle()  # nothing an earlier test queued runs on this one's data
     wipe_database(engine)
     with session_factory_for(settings)() as session:
         load_municipalities(session)
@@ -277,6 +279,7 @@ def celery_worker(celery_app):  # type: ignore[no-untyped-def]
     celery_app.control.purge()  # messages a crashed earlier run left on a shared broker
     with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
                       queues=list(QUEUES), loglevel="WARNING", shutdown_timeout=30) as worker:
+        worker_activity.worker_started(celery_app)
         yield worker
 
 
