@@ -321,3 +321,38 @@ def count_queries(migrated: Settings) -> Callable[..., Any]:
             event.remove(engine, "before_cursor_execute", note)
 
     return counting
+
+
+# --- mail ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_port(celery_app, settings, monkeypatch) -> int:  # type: ignore[no-untyped-def]
+    """A port nobody listens on yet, which the worker's mailer now sends through."""
+    from tests.test_infra import free_port
+
+    port = free_port()
+    monkeypatch.setitem(celery_app.conf, "samverkan_settings", settings.with_overrides(
+        mail_backend="smtp", smtp_url=f"smtp://127.0.0.1:{port}"))
+    return port
+
+
+@pytest.fixture
+def start_smtp(smtp_port: int) -> Iterator[Callable[..., Any]]:
+    """Bring up an SMTP server on the worker's mail port: ``inbox = start_smtp()``."""
+    from aiosmtpd.controller import Controller
+
+    from tests.support.smtp import Inbox
+
+    controllers = []
+
+    def start(inbox: Inbox | None = None) -> Inbox:
+        inbox = inbox or Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+        controller.start()
+        controllers.append(controller)
+        return inbox
+
+    yield start
+    for controller in controllers:
+        controller.stop()

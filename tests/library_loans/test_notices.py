@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import delete, select
 
 from library_loans import tasks
@@ -23,7 +21,7 @@ from services.infra.mail import FolderMailer
 from services.infra.sms import RecordedSmsGateway
 from services.tenancy import TenantScope, tenant_scope
 from tests.library_loans.conftest import MONDAY
-from tests.test_infra import free_port
+from tests.support.smtp import Inbox
 
 WAIT = 60  # seconds: an upper bound for the worker and its backoff, never a sleep
 
@@ -122,46 +120,6 @@ def queued_for(session, hold) -> list[Any]:
 def home_scope(consortium, slug: str) -> TenantScope:
     """The patron's home municipality alone: the scope a notice is delivered in."""
     return TenantScope.of([consortium.municipalities[slug].id])
-
-
-@dataclass
-class Inbox:
-    """An aiosmtpd handler keeping what it receives and refusing the addresses named."""
-
-    envelopes: list[Any] = field(default_factory=list)
-    refusals: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        """Refuse the addresses in ``refusals``, accept the rest."""
-        if address in self.refusals:
-            return self.refusals[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        """Keep the message."""
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def start_smtp(celery_app, settings, monkeypatch) -> Iterator[Callable[..., Inbox]]:
-    """The worker mails through SMTP on a port nobody listens on until ``start_smtp()``."""
-    port = free_port()
-    monkeypatch.setitem(celery_app.conf, "samverkan_settings", settings.with_overrides(
-        mail_backend="smtp", smtp_url=f"smtp://127.0.0.1:{port}"))
-    controllers = []
-
-    def start(inbox: Inbox | None = None) -> Inbox:
-        inbox = inbox or Inbox()
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        controllers.append(controller)
-        return inbox
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 # --- hold ready ------------------------------------------------------------------------

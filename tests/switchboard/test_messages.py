@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.infra.mail import FolderMailer, mailer_for
 from services.infra.sms import RecordedSmsGateway, sms_gateway_for
@@ -19,7 +16,7 @@ from services.tenancy import TenantScope, tenant_scope
 from switchboard.operations.directory import NumberInput, create_contact, mark_left
 from switchboard.operations.messages import deliver_message, take_message
 from switchboard.tasks import messages as message_tasks
-from tests.test_infra import free_port
+from tests.support.smtp import Inbox
 
 WAIT = 60  # seconds: an upper bound for the worker and its backoff, never a sleep
 
@@ -99,52 +96,6 @@ def wait_for(client, staff, message_id, done) -> dict[str, Any]:
 def settled(message: dict[str, Any]) -> bool:
     """Whether the worker has finished with a message, one way or the other."""
     return message["status"] in ("delivered", "failed")
-
-
-@dataclass
-class Inbox:
-    """An aiosmtpd handler keeping what it receives and refusing the addresses named."""
-
-    envelopes: list[Any] = field(default_factory=list)
-    refusals: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        """Refuse the addresses in ``refusals``, accept the rest."""
-        if address in self.refusals:
-            return self.refusals[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        """Keep the message."""
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_port(celery_app, settings, monkeypatch) -> int:
-    """A port nobody listens on yet, which the worker's mailer now sends through."""
-    port = free_port()
-    monkeypatch.setitem(celery_app.conf, "samverkan_settings", settings.with_overrides(
-        mail_backend="smtp", smtp_url=f"smtp://127.0.0.1:{port}"))
-    return port
-
-
-@pytest.fixture
-def start_smtp(smtp_port) -> Iterator[Any]:
-    """Bring up an SMTP server on the worker's mail port: ``inbox = start_smtp()``."""
-    controllers = []
-
-    def start(inbox: Inbox | None = None) -> Inbox:
-        inbox = inbox or Inbox()
-        controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-        controller.start()
-        controllers.append(controller)
-        return inbox
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 # --- delivery through the worker -------------------------------------------------------
