@@ -42,7 +42,7 @@ from bench.runner import (
 )
 
 # The runner's ``drive`` sends one path; searching sends a different query every request.
-from bench.switchboard_search import _drive, _request, _summarise
+from bench.runner.requests import drive_requests, http_get, summarise_rounds
 from library_loans.search.query import search_records
 from library_loans.search.swedish import STOP_WORDS
 from services.settings_ext import session_factory_for
@@ -130,11 +130,11 @@ def compare_over_http(database: BenchDatabase, queries: list[tuple[str, dict[str
     clients = options.pick(options.clients, 16, 4)
     rounds = options.pick(options.rounds, 5, 1)
     requests = options.pick(options.requests, 10_000, 100)
-    searches = [_request(f"{SEARCH_PATH}?{urllib.parse.urlencode(_url_arguments(a))}", None)
+    searches = [http_get(f"{SEARCH_PATH}?{urllib.parse.urlencode(_url_arguments(a))}", None)
                 for _, a in queries]
-    health = [_request(HEALTH_PATH, None)]
+    health = [http_get(HEALTH_PATH, None)]
     with serve(TARGET, workers=workers, threads=threads, env=database.environment()) as server:
-        warmup = _drive(server, searches, clients=clients, requests=max(40, 10 * workers))
+        warmup = drive_requests(server, searches, clients=clients, requests=max(40, 10 * workers))
         if warmup["errors"]:
             raise RuntimeError(f"searches failed while warming up: {warmup['error_kinds']}\n"
                                + "\n".join(server.log_path.read_text(errors="replace")
@@ -142,9 +142,9 @@ def compare_over_http(database: BenchDatabase, queries: list[tuple[str, dict[str
         runs: dict[str, list[dict[str, Any]]] = {"health": [], "search": []}
         for _ in range(rounds):
             for name, batch in (("health", health), ("search", searches)):
-                runs[name].append(_drive(server, batch, clients=clients,
+                runs[name].append(drive_requests(server, batch, clients=clients,
                                          requests=requests // rounds, seconds=options.seconds))
-        summary = {name: _summarise(runs[name]) for name in runs}
+        summary = {name: summarise_rounds(runs[name]) for name in runs}
         rss = server.rss_mib()
     return {
         "server": {"target": TARGET, "gunicorn_worker_class": "gthread", "workers": workers,

@@ -25,8 +25,6 @@ synonyms, titles, and numbers as people type them ("090-16 10 00", "+4690161000"
 
 from __future__ import annotations
 
-import asyncio
-import math
 import os
 import random
 import time
@@ -47,10 +45,10 @@ from bench.runner import (
     database_info,
     latency_summary,
     measure,
-    median,
     serve,
     throwaway_database,
 )
+from bench.runner.requests import drive_requests, http_get, summarise_rounds
 from bench.switchboard_data import (
     QUICK,
     REGION_TWICE,
@@ -184,17 +182,17 @@ def compare_over_http(database: BenchDatabase, queries: list[tuple[str, str]],
     # As many as ``bench health`` sends: a server's steady state, not its first minute.
     requests = options.pick(options.requests, 30_000, 200)
     token = operator_token(database)
-    searches = [_request(f"{SEARCH_PATH}?{urllib.parse.urlencode({'q': q})}", token)
+    searches = [http_get(f"{SEARCH_PATH}?{urllib.parse.urlencode({'q': q})}", token)
                 for _, q in queries]
-    health = [_request(HEALTH_PATH, None)]
+    health = [http_get(HEALTH_PATH, None)]
     with serve(TARGET, workers=workers, threads=threads, env=database.environment()) as server:
         warmup = _warm_up(server, searches, workers, clients)
         runs: dict[str, list[dict[str, Any]]] = {"health": [], "search": []}
         for _ in range(rounds):
             for name, batch in (("health", health), ("search", searches)):
-                runs[name].append(_drive(server, batch, clients=clients,
+                runs[name].append(drive_requests(server, batch, clients=clients,
                                          requests=requests // rounds, seconds=options.seconds))
-        summary = {name: _summarise(runs[name]) for name in runs}
+        summary = {name: summarise_rounds(runs[name]) for name in runs}
         rss = server.rss_mib()
     p99 = summary["search"]["latency_ms"]["p99"]
     return {
@@ -236,9 +234,9 @@ def _warm_up(server: Server, searches: list[bytes], workers: int,
     One at a time first, a new connection each, so that the workers build their indexes
     without a crowd of clients waiting on them; then with every client.
     """
-    one_by_one = _drive(server, searches, clients=1, requests=10 * workers,
+    one_by_one = drive_requests(server, searches, clients=1, requests=10 * workers,
                         per_connection=1, timeout=WARMUP_TIMEOUT)
-    crowd = _drive(server, searches, clients=clients, requests=max(200, 20 * workers),
+    crowd = drive_requests(server, searches, clients=clients, requests=max(200, 20 * workers),
                    timeout=WARMUP_TIMEOUT)
     for run in (one_by_one, crowd):
         if run["errors"]:
@@ -294,113 +292,8 @@ def _cycle(items: list[str]) -> Iterator[str]:
         yield from items
 
 
-def _request(path: str, token: str | None) -> bytes:
-    headers = "User-Agent: samverkan-bench\r\nAccept: application/json\r\n"
-    if token:
-        headers += f"Authorization: Bearer {token}\r\n"
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
-
-
 def _rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
-
-
-def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    latency = {key: median([run["latency_ms"][key] for run in runs
-                            if run["latency_ms"][key] is not None] or [0.0], digits=4)
-               for key in runs[0]["latency_ms"]}
-    errors = sum((Counter(run["error_kinds"]) for run in runs), Counter())
-    return {
-        "requests": sum(run["requests"] for run in runs),
-        "succeeded": sum(run["succeeded"] for run in runs),
-        "errors": sum(errors.values()),
-        "error_kinds": dict(errors),
-        "rps": median([run["rps"] for run in runs]),
-        "rps_by_round": [run["rps"] for run in runs],
-        "latency_ms": latency,
-        "server_cpu_us_per_request": median(
-            [run["server_cpu_us_per_request"] or 0.0 for run in runs]),
-        "load_generator_cpu_cores": max(run["load_generator_cpu_cores"] for run in runs),
-        "load_generator_saturated": any(run["load_generator_saturated"] for run in runs),
-    }
-
-
-# The runner's ``drive`` sends one path without headers; searching needs a bearer token and
-# a different query on every request, so this one takes the requests, rotated per client.
-
-def _drive(server: Server, requests_to_send: list[bytes], *, clients: int, requests: int,
-           seconds: float | None = None, timeout: float = 30,
-           per_connection: int = 20) -> dict[str, Any]:
-    remaining = [requests if seconds is None else math.inf]
-    latencies: list[int] = []
-    errors: Counter[str] = Counter()
-    cpu_server, cpu_self = server.cpu_seconds(), time.process_time()
-    started = time.perf_counter()
-    deadline = started + seconds if seconds is not None else math.inf
-    asyncio.run(_clients(server, requests_to_send, clients, remaining, deadline, timeout,
-                         per_connection, latencies, errors))
-    elapsed = time.perf_counter() - started
-    served = len(latencies)
-    generator_cpu = (time.process_time() - cpu_self) / elapsed
-    server_cpu = server.cpu_seconds() - cpu_server
-    return {"requests": served + sum(errors.values()), "succeeded": served,
-            "errors": sum(errors.values()), "error_kinds": dict(errors),
-            "seconds": round(elapsed, 3), "rps": round(served / elapsed, 1),
-            "latency_ms": latency_summary(latencies),
-            "server_cpu_us_per_request": round(server_cpu / served * 1e6, 1) if served else None,
-            "load_generator_cpu_cores": round(generator_cpu, 2),
-            "load_generator_saturated": generator_cpu > 0.9}
-
-
-async def _clients(server: Server, batch: list[bytes], clients: int, remaining: list[float],
-                   deadline: float, timeout: float, per_connection: int,
-                   latencies: list[int], errors: Counter[str]) -> None:
-    async def client(offset: int) -> None:
-        reader = writer = None
-        sent_on_connection = 0
-        position = offset
-        while remaining[0] > 0 and time.perf_counter() < deadline:
-            remaining[0] -= 1
-            request = batch[position % len(batch)]
-            position += clients
-            try:
-                async with asyncio.timeout(timeout):
-                    # A new connection every 20 requests, as ``drive`` does, so that the
-                    # less busy gunicorn worker takes the next one.
-                    if writer is None or reader is None or sent_on_connection >= per_connection:
-                        if writer is not None:
-                            writer.close()
-                        reader, writer = await asyncio.open_connection(server.host, server.port)
-                        sent_on_connection = 0
-                    sent_on_connection += 1
-                    begun = time.perf_counter_ns()
-                    writer.write(request)
-                    status = await _read_response(reader)
-                    finished = time.perf_counter_ns()
-            except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as error:
-                errors[type(error).__name__] += 1
-                if writer is not None:
-                    writer.close()
-                reader = writer = None
-                continue
-            if status < 400:
-                latencies.append(finished - begun)
-            else:
-                errors[f"http_{status}"] += 1
-        if writer is not None:
-            writer.close()
-
-    await asyncio.gather(*(client(offset) for offset in range(clients)))
-
-
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    head = (await reader.readuntil(b"\r\n\r\n")).lower()
-    start = head.find(b"\r\ncontent-length:")
-    if start < 0:
-        raise ValueError("response without a content length")
-    length = int(head[start + 17:head.index(b"\r\n", start + 2)].strip())
-    await reader.readexactly(length)
-    return int(head[9:12])

@@ -9,6 +9,7 @@ run, so that a busy shared machine slows both sides alike.
 - :mod:`bench.runner.timing`: ``measure`` a callable in process, ``compare`` two figures;
 - :mod:`bench.runner.serving`: ``serve`` a WSGI app with gunicorn, ``drive`` it with clients;
 - :mod:`bench.runner.databases`: ``throwaway_database``, migrated and seeded;
+- :mod:`bench.runner.requests`: prepared requests rotated over clients, in rounds;
 - :mod:`bench.runner.cli`: the command line and the JSON document.
 """
 
