@@ -357,6 +357,10 @@ class Fine(TenantOwned, Base):
         _fk(("municipality_id", "loan_id"), "library_loans"),
         CheckConstraint("amount > 0", name="amount_positive"),
         UniqueConstraint("municipality_id", "loan_id"),
+        # What a patron owes is summed at every check-out: their unsettled fines.
+        Index("ix_library_fines_patron_unsettled", "patron_municipality_id", "patron_id",
+              postgresql_where=text("settled_at IS NULL"),
+              sqlite_where=text("settled_at IS NULL")),
     )
 
     patron_municipality_id: Mapped[uuid.UUID]

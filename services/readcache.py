@@ -81,6 +81,17 @@ def mark_changed(session: Session, model: type) -> None:
     session.info.setdefault(_CHANGED, set()).add(model)
 
 
+def changed_models(session: Session) -> set[type]:
+    """The model classes this transaction changed so far (flushed or marked)."""
+    return session.info.get(_CHANGED) or set()
+
+
+def clear_all() -> None:
+    """Empty every cache (tests, after wiping a database behind the caches' back)."""
+    for cache in _CACHES:
+        cache.clear()
+
+
 def database_key(session: Session) -> str:
     """Which database ``session`` reads (its URL without password), cheaply, per engine."""
     bind = session.get_bind()

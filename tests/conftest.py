@@ -134,6 +134,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     settings = request.getfixturevalue("migrated")
     worker_activity.settle()  # nothing an earlier test queued runs on this one's data
     wipe_database(engine)
+    forget_what_was_read()
     with session_factory_for(settings)() as session:
         load_municipalities(session)
         session.commit()
@@ -150,6 +151,15 @@ def _no_scope_left_behind() -> Iterator[None]:
     leaked = scope_or_none()
     clear_scope()
     assert leaked is None, f"the test left a tenant scope set: {leaked}"
+
+
+def forget_what_was_read() -> None:
+    """Drop what this process keeps of the database it just wiped behind its back."""
+    from library_loans.search import resident
+    from services import readcache
+
+    readcache.clear_all()
+    resident.forget_all()
 
 
 def wipe_database(engine: Engine) -> None:

@@ -20,27 +20,38 @@ from library_loans.access import SERVICE
 from library_loans.marc import write_marcxml
 from library_loans.models import BibRecord
 from library_loans.schemas.records import RecordPageSchema, RecordQuerySchema, RecordSchema
+from library_loans.search.answers import search_json
 from library_loans.search.index import isbns_of
 from library_loans.search.query import Availability, availability_of, search_records
 from services.context import db_session
 from services.errors import ApiError
+from services.readcache import ReadCache
 from services.tenancy.models import Municipality
-from services.tenancy.operations import participant_ids
+from services.tenancy.operations import PARTICIPANTS, participant_ids
 
 blueprint = Blueprint("library_records", __name__, url_prefix="/api",
                       description="The public catalogue: records and where their copies are")
 
 MARCXML_TYPE = "application/marcxml+xml"
+_LIBRARY_SLUGS: ReadCache[frozenset[str]] = ReadCache(
+    "library municipality slugs", seconds=PARTICIPANTS.seconds,
+    watches=PARTICIPANTS.watches)
+"""The slugs ``available_in`` may name, as fresh as the participants they are read from."""
 
 
 @blueprint.route("/records")
 @blueprint.arguments(RecordQuerySchema(), location="query")
 @blueprint.response(200, RecordPageSchema)
-def search(query: dict[str, Any]) -> dict[str, Any]:
+def search(query: dict[str, Any]) -> Response | dict[str, Any]:
     """Records matching every word and filter, best first, with copies per branch."""
     session = db_session()
     if query["available_in"] is not None:
         _require_library_municipality(session, query["available_in"])
+    # What RecordPageSchema documents, built from what the process keeps (see
+    # search.answers); dumping it through the schema would cost more than the search.
+    answer = search_json(session, query)
+    if answer is not None:
+        return Response(answer, mimetype="application/json")
     page = search_records(session, **query)
     isbns = isbns_of(session, [found.record.id for found in page.results])
     results = [
@@ -80,9 +91,10 @@ def _record(session: Session, record_id: uuid.UUID) -> BibRecord:
 
 def _require_library_municipality(session: Session, slug: str) -> None:
     """A 422 naming ``available_in`` unless ``slug`` is a municipality with libraries here."""
-    found = session.scalar(select(Municipality.id).where(
-        Municipality.slug == slug, Municipality.id.in_(participant_ids(session, SERVICE))))
-    if found is None:
+    slugs = _LIBRARY_SLUGS.get(session, SERVICE, lambda: frozenset(session.scalars(
+        select(Municipality.slug)
+        .where(Municipality.id.in_(participant_ids(session, SERVICE))))))
+    if slug not in slugs:
         raise ApiError(422, f"No library municipality {slug!r}.", field="available_in",
                        location="query")
 

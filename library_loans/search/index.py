@@ -41,9 +41,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ForeignKey,
     Integer,
@@ -59,7 +60,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Session
 
 from library_loans.models import BibRecord, RecordIsbn
@@ -118,6 +119,7 @@ RECORD_SEARCH = Table(
     Column("language", String(3)),
     Column("audience", String(10), nullable=False),
     Column("places", Text, nullable=False, server_default=""),
+    Column("copies_changed", BigInteger, nullable=False, server_default="0", index=True),
     info={"shared": True},
 )
 """PostgreSQL's index table (on SQLite an FTS5 table of this name holds the token columns).
@@ -135,6 +137,7 @@ SQLITE_KEYS = Table(
     Column("language", String(3)),
     Column("audience", String(10), nullable=False),
     Column("places", Text, nullable=False, server_default=""),
+    Column("copies_changed", BigInteger, nullable=False, server_default="0", index=True),
     info={"shared": True},
 )
 """SQLite's rows of the index without the tokens, under the FTS5 table's rowids."""
@@ -163,6 +166,29 @@ class Engine(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecordFields:
+    """A record's indexed fields as a caller already has them (an import, describing it)."""
+
+    id: uuid.UUID
+    title: str
+    series: Sequence[str]
+    author: str | None
+    contributors: Sequence[str]
+    subjects: Sequence[str]
+    classification: Sequence[str]
+    notes: Sequence[str]
+    control_number: str | None
+    media_type: str
+    language: str | None
+    audience: str
+    talking_book: bool
+    isbns: Iterable[str]
+    """Every ISBN-13 the record has in the catalogue, in any order."""
+    search_rowid: int | None
+    """The record's ``search_rowid`` as stored, None if it has none yet (SQLite's index)."""
+
+
 def reindex(session: Session, record_ids: Sequence[uuid.UUID]) -> int:
     """Analyse the records and (re)write their index rows; the number of records indexed.
 
@@ -170,6 +196,7 @@ def reindex(session: Session, record_ids: Sequence[uuid.UUID]) -> int:
     exist are skipped (call :func:`drop` before deleting a record).
     """
     sqlite = session.get_bind().dialect.name == "sqlite"
+    raise_revision(session)
     indexed = 0
     for batch in _batches(record_ids):
         records = session.execute(select(*_INDEXED_FIELDS).where(BibRecord.id.in_(batch))).all()
@@ -179,19 +206,34 @@ def reindex(session: Session, record_ids: Sequence[uuid.UUID]) -> int:
         places = places_of(session, batch)
         rows = [_row(record, isbns.get(record.id, ()), places.get(record.id, ""))
                 for record in records]
-        if sqlite:
-            for row, rowid in zip(rows, _rowids(session, records), strict=True):
-                row["search_rowid"] = rowid
-            _write_sqlite(session, rows)
-        else:
-            _write_postgresql(session, rows)
+        _write(session, rows, records if sqlite else None)
         indexed += len(rows)
     return indexed
+
+
+def index_fields(session: Session, records: Sequence[RecordFields]) -> int:
+    """(Re)write the index rows of stored records from fields the caller has; how many.
+
+    The rows are the ones :func:`reindex` writes, without reading the records back: an
+    import has the fields at hand, and reading them again cost it as much as the writing.
+    Where the records are on a shelf is still worked out from their copies.
+    """
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    raise_revision(session)
+    for batch in _batches(records):
+        if sqlite:
+            # Records without a rowid get theirs in the order reindex numbers them: by id.
+            batch.sort(key=lambda record: record.id)
+        places = places_of(session, [record.id for record in batch])
+        rows = [_row(record, sorted(record.isbns), places.get(record.id, "")) for record in batch]
+        _write(session, rows, batch if sqlite else None)
+    return len(records)
 
 
 def drop(session: Session, record_ids: Sequence[uuid.UUID]) -> None:
     """Take the records out of the index (before they are deleted, or to hide them)."""
     sqlite = session.get_bind().dialect.name == "sqlite"
+    raise_revision(session)
     for batch in _batches(record_ids):
         if sqlite:
             rowids = list(session.scalars(select(SQLITE_KEYS.c.search_rowid)
@@ -246,12 +288,24 @@ _INDEXED_FIELDS = (
     BibRecord.audience, BibRecord.talking_book,
 )
 _NOTHING = AnalysedField((), (), (), ())
+_T = TypeVar("_T")
 
 
-def _batches(ids: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
-    iterator = iter(ids)
+def _batches(items: Iterable[_T]) -> Iterator[list[_T]]:
+    iterator = iter(items)
     while batch := list(islice(iterator, BATCH)):
         yield batch
+
+
+def _write(session: Session, rows: list[dict[str, Any]], numbered: Sequence[Any] | None) -> None:
+    """Write the rows: on SQLite under the rowids of ``numbered`` (the id and search_rowid
+    of the rows' records, in the rows' order), on PostgreSQL (``numbered`` None) by id."""
+    if numbered is None:
+        _write_postgresql(session, rows)
+        return
+    for row, rowid in zip(rows, _rowids(session, numbered), strict=True):
+        row["search_rowid"] = rowid
+    _write_sqlite(session, rows)
 
 
 def _rowids(session: Session, records: Sequence[Any]) -> list[int]:
@@ -306,14 +360,12 @@ def _merged(fields: list[AnalysedField]) -> AnalysedField:
     """The analyses of a group's values as one field: each column without repeats."""
     if len(fields) < 2:
         return fields[0] if fields else _NOTHING
-    columns: dict[str, dict[str, None]] = {"exact": {}, "folded": {}, "stems": {}, "parts": {}}
-    for field in fields:
-        for name, tokens in columns.items():
-            tokens.update(dict.fromkeys(getattr(field, name)))
-    exact = tuple(columns.pop("exact"))
-    present = set(exact)
-    return AnalysedField(exact, *(tuple(token for token in tokens if token not in present)
-                                  for tokens in columns.values()))
+    exact = dict.fromkeys(token for field in fields for token in field.exact)
+    return AnalysedField(tuple(exact), *(
+        tuple(token for token in dict.fromkeys(token for field in fields
+                                               for token in getattr(field, column))
+              if token not in exact)
+        for column in ("folded", "stems", "parts")))
 
 
 def _facets(record: Any) -> list[str]:
@@ -331,7 +383,8 @@ def _write_sqlite(session: Session, rows: list[dict[str, Any]]) -> None:
     values = ", ".join(f":{name}" for name in TOKEN_COLUMNS)
     session.execute(
         text(f"INSERT INTO {TABLE} (rowid, {columns}) VALUES (:search_rowid, {values})"), rows)
-    keys = SQLITE_KEYS.c.keys()
+    # copies_changed is the stamp's trigger's to write (see search.resident).
+    keys = [column.key for column in SQLITE_KEYS.c if column.key != "copies_changed"]
     session.execute(insert(SQLITE_KEYS), [{key: row[key] for key in keys} for row in rows])
 
 
@@ -344,15 +397,32 @@ def _delete_sqlite(session: Session, rowids: list[int]) -> None:
 def _write_postgresql(session: Session, rows: list[dict[str, Any]]) -> None:
     table = RECORD_SEARCH
     session.execute(delete(table).where(table.c.record_id.in_([row["record_id"] for row in rows])))
-    # The coded tokens are lexemes already: array_to_tsvector keeps them as they are (a
-    # parser would split "a_bok" at the underscore), without repeats.
-    tokens = func.array_to_tsvector(bindparam("coded_tokens", type_=ARRAY(Text())))
-    session.execute(insert(table).values(tokens=tokens), [
-        {**{key: row[key] for key in LISTED_COLUMNS},
-         "coded_tokens": [f"{COLUMN_CODES[name]}_{token}"
-                          for name in TOKEN_COLUMNS for token in row[name].split()]}
-        for row in rows
-    ])
+    # One statement for all the rows, each column's values in one array sent in binary (a
+    # statement per row, each with an array of tokens to quote, took most of an import's
+    # indexing). A row's coded tokens go as one string, split at its spaces by the server:
+    # a token never holds whitespace, it was split at it.
+    session.connection().exec_driver_sql(_INSERT_POSTGRESQL, (
+        *([row[key] for row in rows] for key in LISTED_COLUMNS),
+        [" ".join(f"{COLUMN_CODES[name]}_{token}"
+                  for name in TOKEN_COLUMNS for token in row[name].split()) for row in rows],
+    ))
+
+
+def _insert_postgresql() -> str:
+    """The statement inserting rows given as arrays, one per listed column and the tokens.
+
+    The coded tokens are lexemes already: array_to_tsvector keeps them as they are (a
+    parser would split "a_bok" at the underscore), without repeats.
+    """
+    listed = ", ".join(LISTED_COLUMNS)
+    arrays = ", ".join(f"CAST(%b AS {'uuid' if name == 'record_id' else 'text'}[])"
+                       for name in (*LISTED_COLUMNS, "coded_tokens"))
+    return (f"INSERT INTO {TABLE} ({listed}, tokens) "
+            f"SELECT {listed}, array_to_tsvector(string_to_array(coded_tokens, ' ')) "
+            f"FROM unnest({arrays}) AS given({listed}, coded_tokens)")
+
+
+_INSERT_POSTGRESQL = _insert_postgresql()
 
 
 class _Fts5:
@@ -466,3 +536,4 @@ def _quoted(token: str, quote: str = '"') -> str:
 
 
 from library_loans.search.places import places_of  # noqa: E402 - the places need the tables above
+from library_loans.search.resident import raise_revision  # noqa: E402 - as the places

@@ -7,10 +7,12 @@ stems 2, parts 1) times the weight of the field group it matches in (see
 come best first, records of equal score in the Swedish order of their titles, then by id;
 with no words at all (only filters) they are listed in title order.
 
-The engine finds every matching record with its score in one statement (SQLite: per term
-one FTS5 lookup per weight, the best kept per record, the terms joined on the record;
-PostgreSQL: one scan of the index by one tsquery, each row scored as it is read; see
-:class:`library_loans.search.index.Engine`).
+The process's resident index finds every matching record with its score in memory (see
+:mod:`library_loans.search.resident`). While it is being built, and for a session with
+uncommitted changes to the catalogue or its copies, the database's engine does, with the
+same answers, in one statement (SQLite: per term one FTS5 lookup per weight, the best kept
+per record, the terms joined on the record; PostgreSQL: one scan of the index by one
+tsquery, each row scored as it is read; see :class:`library_loans.search.index.Engine`).
 Facets count what all the matches are (media type, language, audience) and where a copy
 is on the shelf now (kept in the index row, see :mod:`library_loans.search.places`); a
 page's copies are counted from the items, in the public catalogue's scope
@@ -31,15 +33,14 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    bindparam,
     case,
-    column,
     func,
     literal,
     null,
     select,
     text,
     union_all,
-    values,
 )
 from sqlalchemy.orm import Session, defer
 
@@ -55,6 +56,7 @@ from library_loans.search.index import (
     facet_token,
 )
 from library_loans.search.places import contains
+from library_loans.search.resident import index_for
 from services.i18n import swedish_sort_key
 from services.tenancy.models import Municipality
 
@@ -118,20 +120,30 @@ def search_records(
     isbn: str = "", media_type: str | None = None, language: str | None = None,
     audience: str | None = None, available_in: str | None = None,
     talking_book: bool | None = None, limit: int = 20, offset: int = 0,
+    resident: bool = True,
 ) -> SearchPage:
     """The records matching every word and filter, best first (no words: by title).
 
     ``available_in`` is a municipality's slug: only records with a copy in there now. With
-    neither words nor filters nothing is searched and the page is empty.
+    neither words nor filters nothing is searched and the page is empty. The process's
+    resident index answers when it is current (:mod:`library_loans.search.resident`), the
+    database otherwise or when ``resident`` is false (to hold the two to the same answers).
     """
-    terms, dropped = _terms({"q": q, "title": title, "author": author, "subject": subject,
-                             "isbn": isbn})
-    wanted = {"media_type": media_type, "language": language, "audience": audience,
-              "talking_book": talking_book}
-    filters = tuple(facet_token(name, value) for name, value in wanted.items() if value is not None)
+    terms, filters, dropped = search_terms(
+        {"q": q, "title": title, "author": author, "subject": subject, "isbn": isbn,
+         "media_type": media_type, "language": language, "audience": audience,
+         "talking_book": talking_book})
     if not terms and not filters and available_in is None:
         return SearchPage(0, [], Facets({}, {}, {}, {}), dropped)
     with public_catalogue(session):
+        in_memory = index_for(session) if resident else None
+        if in_memory is not None:
+            ranked = in_memory.search([(_tiers(term), term.term.prefix) for term in terms],
+                                     filters, available_in, limit, offset)
+            return SearchPage(total=ranked.total, results=_found(session, ranked.page),
+                              facets=Facets(**{name: _ordered(counts)
+                                               for name, counts in ranked.facets.items()}),
+                              dropped=dropped)
         hits = _hits(session, terms, filters).cte("hits")
         if available_in is not None:
             hits = select(hits).where(_has_copy_in(hits, available_in)).cte("shown")
@@ -144,34 +156,43 @@ def search_records(
                       dropped=dropped)
 
 
+def search_terms(asked: dict[str, Any]) -> tuple[list[_Term], tuple[str, ...], tuple[str, ...]]:
+    """A search's terms (words of its fields), facet filter tokens and words left out."""
+    terms, dropped = _terms({name: asked.get(name) or "" for name in FIELDS})
+    filters = tuple(facet_token(name, asked[name]) for name in _FILTERS
+                    if asked.get(name) is not None)
+    return terms, filters, dropped
+
+
 def availability_of(session: Session, record_ids: Iterable[uuid.UUID]
                     ) -> dict[uuid.UUID, list[Availability]]:
     """Per record, its copies per branch where they are now, in Swedish order of places."""
     ids = list(record_ids)
     if not ids:
         return {}
-    available = func.sum(case((Item.status == "available", 1), else_=0))
-    # The ids drive the join: a list SQLite reads first, so that it looks the copies up by
-    # record rather than reading every municipality's copies.
-    wanted = values(column("record_id", Uuid()), name="wanted").data([(id_,) for id_ in ids]).cte()
     with public_catalogue(session):
-        rows = session.execute(
-            select(Item.record_id, Municipality.slug, Municipality.name, Branch.name,
-                   available, func.count())
-            .select_from(wanted)
-            .join(Item, Item.record_id == wanted.c.record_id)
-            .join(Branch, (Branch.municipality_id == Item.location_municipality_id)
-                  & (Branch.id == Item.location_branch_id))
-            .join(Municipality, Municipality.id == Item.location_municipality_id)
-            .where(Item.status.in_(_COUNTED_STATUSES))
-            .group_by(Item.record_id, Municipality.slug, Municipality.name, Branch.id,
-                      Branch.name)
-        ).all()
+        rows = session.execute(_AVAILABILITY, {"record_ids": ids}).all()
     found: dict[uuid.UUID, list[Availability]] = {}
     for record_id, slug, _municipality, branch, in_now, total in sorted(
             rows, key=lambda row: (swedish_sort_key(row[2]), swedish_sort_key(row[3]))):
         found.setdefault(record_id, []).append(Availability(slug, branch, int(in_now), total))
     return found
+
+
+_COUNTED_STATUSES = tuple(status for status in ITEM_STATUSES if status != "withdrawn")
+"""Copies a record has: every status but withdrawn (named, so that an index can find them)."""
+_AVAILABILITY = (
+    select(Item.record_id, Municipality.slug, Municipality.name, Branch.name,
+           func.sum(case((Item.status == "available", 1), else_=0)), func.count())
+    .join(Branch, (Branch.municipality_id == Item.location_municipality_id)
+          & (Branch.id == Item.location_branch_id))
+    .join(Municipality, Municipality.id == Item.location_municipality_id)
+    .where(Item.record_id.in_(bindparam("record_ids", expanding=True)),
+           Item.status.in_(_COUNTED_STATUSES))
+    .group_by(Item.record_id, Municipality.slug, Municipality.name, Branch.id, Branch.name)
+)
+"""Copies per record and branch where they are now; built once, so that its compiled form
+is kept (the ids are one expanding parameter) and a page's copies cost one cached query."""
 
 
 @dataclass(frozen=True)
@@ -182,9 +203,8 @@ class _Term:
     groups: tuple[FieldGroup, ...]
 
 
-_COUNTED_STATUSES = tuple(status for status in ITEM_STATUSES if status != "withdrawn")
-"""Copies a record has: every status but withdrawn (named, so that an index can find them)."""
 _FACETS = ("media_type", "language", "audience")
+_FILTERS = ("media_type", "language", "audience", "talking_book")
 
 def _terms(fields: dict[str, str]) -> tuple[list[_Term], tuple[str, ...]]:
     """Every field's terms, and the words left out of any of them."""
