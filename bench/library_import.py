@@ -5,7 +5,8 @@ A file of 100,000 generated records (``--quick``: 1,000) is written as ISO 2709 
 none for e-books), and imported into an empty catalogue of a throwaway database the way
 ``samverkan library import-marc`` imports it: ``library_loans.operations.catalogue.
 import_marc`` in Umeå's scope, committing after every batch, with the search index
-built batch by batch (``reindex`` as ``on_records``); on PostgreSQL as the app's role.
+built batch by batch from the fields the import wrote (``index_fields`` as
+``on_described``, as the worker's import task builds it); on PostgreSQL as the app's role.
 
 The import runs in a child process of its own, so that its peak memory (the kernel's
 high-water mark of resident memory, ``VmHWM``) is the import's and not this process's;
@@ -32,7 +33,7 @@ from bench.library_marc import write_iso2709
 from bench.runner import BenchDatabase, BenchOptions, compare, database_info, throwaway_database
 from library_loans.operations.administration import create_branch
 from library_loans.operations.catalogue import ImportSummary, import_marc
-from library_loans.search.index import reindex
+from library_loans.search.index import RecordFields, index_fields
 from services.demo import load_municipalities
 from services.settings_ext import session_factory_for
 from services.tenancy import TenantScope, tenant_scope
@@ -129,10 +130,10 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
     batches = 0
     index_seconds = 0.0
 
-    def index(session: Any, record_ids: list[Any]) -> None:
+    def index(session: Any, records: list[RecordFields]) -> None:
         nonlocal index_seconds
         started = time.perf_counter()
-        reindex(session, record_ids)
+        index_fields(session, records)
         index_seconds += time.perf_counter() - started
 
     def commit(_summary: ImportSummary) -> None:
@@ -143,7 +144,7 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
     with sessions() as session, tenant_scope(TenantScope.of([municipality_id])):
         started, cpu = time.perf_counter(), time.process_time()
         summary = import_marc(session, path, municipality_id=municipality_id,
-                              progress=commit, on_records=index)
+                              progress=commit, on_described=index)
         session.commit()
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu

@@ -16,7 +16,7 @@ import click
 from sqlalchemy.orm import Session
 
 from library_loans.marc import PRESETS
-from library_loans.search.index import reindex
+from library_loans.search.index import index_fields
 from services.settings_ext import committing_session
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def import_marc_command(path: Path, slug: str, layout: str) -> None:
                 bar.update(stream.tell() - bar.pos)
 
             summary = import_marc(session, stream, municipality_id=municipality.id,
-                                  layout=layout, progress=commit_batch, on_records=reindex)
+                                  layout=layout, progress=commit_batch, on_described=index_fields)
     _print_summary(summary)
 
 

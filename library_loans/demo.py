@@ -43,7 +43,7 @@ from library_loans.reference.demo_catalogue import (
     marc_record,
     shelf_for,
 )
-from library_loans.search.index import reindex
+from library_loans.search.index import index_fields
 from services import clock
 from services.tenancy import TenantScope, tenant_scope
 from services.tenancy.models import Municipality
@@ -180,7 +180,7 @@ def _load_municipality(session: Session, slug: str, municipality: Municipality,
                 patron.card_expires_on = clock.now().date() - timedelta(days=12)
     export = io.BytesIO(b"".join(record.as_marc()
                                  for record in _export(slug, municipality, titles)))
-    import_marc(session, export, municipality_id=municipality.id, on_records=reindex)
+    import_marc(session, export, municipality_id=municipality.id, on_described=index_fields)
 
 
 def _export(slug: str, municipality: Municipality, titles: list[Title]

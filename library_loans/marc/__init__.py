@@ -3,6 +3,7 @@
 from library_loans.marc.describe import Description, DescriptionError, describe
 from library_loans.marc.export import write_marcxml
 from library_loans.marc.holdings import PRESETS, Holding, HoldingsMapping, holdings
+from library_loans.marc.plain import PlainField, PlainRecord
 from library_loans.marc.reading import ReadResult, read_marc, sniff_format
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "DescriptionError",
     "Holding",
     "HoldingsMapping",
+    "PlainField",
+    "PlainRecord",
     "ReadResult",
     "describe",
     "holdings",

@@ -28,8 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pymarc
-from stdnum import isbn as stdnum_isbn
-from stdnum.exceptions import ValidationError
+
+from library_loans.marc.plain import AnyField, PlainRecord
+from library_loans.standard_numbers import isbn13
 
 MEDIA_TYPES = (
     "book",
@@ -82,7 +83,7 @@ class DescriptionError(ValueError):
     """A record the catalogue cannot describe: it has no title."""
 
 
-def describe(record: pymarc.Record) -> Description:
+def describe(record: pymarc.Record | PlainRecord) -> Description:
     """The record as the catalogue describes it; ``DescriptionError`` if it has no title.
 
     A record is a talking book (DAISY, for patrons who cannot read print) when its SAB
@@ -108,7 +109,7 @@ def describe(record: pymarc.Record) -> Description:
         publisher=_publisher(fields),
         year=_year(fixed, fields),
         language=_language(fixed, fields),
-        subjects=_subjects(record),
+        subjects=_subjects(record.fields),
         classification=_unique(_values(fields, ("084",), "a")),
         series=_unique(_values(fields, ("490", "830"), "a")),
         notes=_unique(_values(fields, ("500", "520"), "a", trim=False)),
@@ -118,15 +119,15 @@ def describe(record: pymarc.Record) -> Description:
     )
 
 
-def _fields_by_tag(record: pymarc.Record) -> dict[str, list[pymarc.Field]]:
+def _fields_by_tag(record: pymarc.Record | PlainRecord) -> dict[str, list[AnyField]]:
     """The record's fields grouped by tag, in record order, in one pass."""
-    fields: dict[str, list[pymarc.Field]] = {}
+    fields: dict[str, list[AnyField]] = {}
     for field in record.fields:
         fields.setdefault(field.tag, []).append(field)
     return fields
 
 
-def _control(fields: dict[str, list[pymarc.Field]], tag: str) -> str | None:
+def _control(fields: dict[str, list[AnyField]], tag: str) -> str | None:
     """The first control field with ``tag``, stripped, or None when absent or blank."""
     for field in fields.get(tag, ()):
         data = (field.data or "").strip()
@@ -149,7 +150,7 @@ def _trim(text: str) -> str:
 
 
 def _values(
-    fields: dict[str, list[pymarc.Field]], tags: Iterable[str], code: str, *, trim: bool = True
+    fields: dict[str, list[AnyField]], tags: Iterable[str], code: str, *, trim: bool = True
 ) -> list[str]:
     """Every non-blank subfield ``code`` of the fields with ``tags``, trimmed, tag by tag."""
     tidy = _trim if trim else _clean
@@ -172,7 +173,7 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _isbns(fields: Iterable[pymarc.Field]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _isbns(fields: Iterable[AnyField]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Valid ISBN-13s from 020 $a, and the $a and $z values that are not valid ISBNs.
 
     A valid $z is a cancelled ISBN: it is neither this record's ISBN nor wrong, so it is
@@ -194,17 +195,20 @@ def _isbns(fields: Iterable[pymarc.Field]) -> tuple[tuple[str, ...], tuple[str, 
 
 
 def _valid_isbn(value: str) -> str | None:
-    """The ISBN at the start of a 020 value ("91-29-65739-0 (inb.)") as ISBN-13, if valid."""
+    """The ISBN at the start of a 020 value ("91-29-65739-0 (inb.)") as ISBN-13, if valid.
+
+    The checks are python-stdnum's ``isbn.validate(convert=True)``, made here directly:
+    the candidate holds only ASCII digits, X and hyphens, so none of stdnum's cleaning
+    applies, and raising an exception for every invalid one cost more than describing
+    the rest of the record (test_marc checks that the two agree).
+    """
     candidate = _ISBN_CANDIDATE.search(value)
     if candidate is None:
         return None
-    try:
-        return stdnum_isbn.validate(candidate.group(), convert=True)
-    except ValidationError:
-        return None
+    return isbn13(candidate.group().replace("-", "").upper())
 
 
-def _title(fields: dict[str, list[pymarc.Field]]) -> str:
+def _title(fields: dict[str, list[AnyField]]) -> str:
     """245 $a $b $n $p as one line, its ending punctuation trimmed; never empty."""
     if "245" not in fields:
         raise DescriptionError("the record has no title (no 245 field)")
@@ -219,31 +223,32 @@ def _title(fields: dict[str, list[pymarc.Field]]) -> str:
     return title
 
 
-def _publisher(fields: dict[str, list[pymarc.Field]]) -> str | None:
+def _publisher(fields: dict[str, list[AnyField]]) -> str | None:
     """264 (publication, second indicator 1) $b, else 260 $b."""
     for field in fields.get("264", ()):
         if field.indicator2 == "1":
-            name = _first([_trim(value) for value in field.get_subfields("b") if value.strip()])
+            name = _first([_trim(value) for code, value in field.subfields
+                           if code == "b" and value.strip()])
             if name:
                 return name
     return _first(_values(fields, ("260",), "b"))
 
 
-def _year(fixed: str, fields: dict[str, list[pymarc.Field]]) -> int | None:
+def _year(fixed: str, fields: dict[str, list[AnyField]]) -> int | None:
     """008/07-10 when it is a year, else the first four-digit year of 264 _1, 260, 264 $c."""
     if fixed[7:11].isdigit() and fixed[7:11] != "0000":
         return int(fixed[7:11])
     published = [field for field in fields.get("264", ()) if field.indicator2 == "1"]
     others = [field for field in fields.get("264", ()) if field.indicator2 != "1"]
     for field in (*published, *fields.get("260", ()), *others):
-        for value in field.get_subfields("c"):
+        for value in (value for code, value in field.subfields if code == "c"):
             found = _YEAR.search(value)
             if found:
                 return int(found.group())
     return None
 
 
-def _language(fixed: str, fields: dict[str, list[pymarc.Field]]) -> str | None:
+def _language(fixed: str, fields: dict[str, list[AnyField]]) -> str | None:
     """008/35-37 as an ISO 639-2 code, else the first 041 $a; None when undetermined."""
     code = fixed[35:38]
     if code.isalpha() and code.islower() and code != "und":
@@ -255,20 +260,20 @@ def _language(fixed: str, fields: dict[str, list[pymarc.Field]]) -> str | None:
     return None
 
 
-def _subjects(record: pymarc.Record) -> tuple[str, ...]:
+def _subjects(fields: Iterable[AnyField]) -> tuple[str, ...]:
     """600/650/651/653/655 $a with their $x and $z subdivisions, joined by " -- "."""
     subjects = []
-    for field in record.fields:
+    for field in fields:
         if field.tag not in _SUBJECT_TAGS:
             continue
         parts = [_trim(value) for code, value in field.subfields if code in ("a", "x", "z")]
         parts = [part for part in parts if part]
-        if parts and "a" in field:
+        if parts and any(code == "a" for code, _ in field.subfields):
             subjects.append(" -- ".join(parts))
     return _unique(subjects)
 
 
-def _is_talking_book(leader: str, fixed: str, fields: dict[str, list[pymarc.Field]]) -> bool:
+def _is_talking_book(leader: str, fixed: str, fields: dict[str, list[AnyField]]) -> bool:
     """Whether the record is a talking book by the Swedish signals (see ``describe``)."""
     if any(code.endswith("/TC") for code in _values(fields, ("084",), "a")):
         return True
@@ -281,7 +286,7 @@ def _is_talking_book(leader: str, fixed: str, fields: dict[str, list[pymarc.Fiel
 
 
 def _media_type(
-    leader: str, fixed: str, fields: dict[str, list[pymarc.Field]], talking_book: bool
+    leader: str, fixed: str, fields: dict[str, list[AnyField]], talking_book: bool
 ) -> str:
     """One of ``MEDIA_TYPES`` (see the module docs for the rule)."""
     kind = leader[6]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import pymarc
 
+from library_loans.marc.plain import AnyField, PlainRecord
+
 STATUS_WORDS: dict[str, str] = {
     "missing": "missing",
     "lost": "missing",
@@ -91,13 +93,14 @@ PRESETS: dict[str, HoldingsMapping] = {
 
 
 def holdings(
-    record: pymarc.Record, mapping: HoldingsMapping
+    record: pymarc.Record | PlainRecord, mapping: HoldingsMapping
 ) -> tuple[list[Holding], list[str]]:
     """The record's copies under ``mapping``, and a problem line for each field left out."""
     found: list[Holding] = []
     problems: list[str] = []
     seen: set[str] = set()
-    for number, field in enumerate(record.get_fields(mapping.tag), start=1):
+    item_fields = [field for field in record.fields if field.tag == mapping.tag]
+    for number, field in enumerate(item_fields, start=1):
         values = _first_values(field)
         barcode = values.get(mapping.barcode)
         branch = values.get(mapping.branch)
@@ -133,7 +136,7 @@ def _lacking(mapping: HoldingsMapping, barcode: str | None, branch: str | None) 
     return "no " + " and no ".join(lacking)
 
 
-def _first_values(field: pymarc.Field) -> dict[str, str]:
+def _first_values(field: AnyField) -> dict[str, str]:
     """Each subfield code's first non-blank value, stripped."""
     values: dict[str, str] = {}
     for code, value in field.subfields:

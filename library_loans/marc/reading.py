@@ -30,7 +30,8 @@ from pymarc.exceptions import (
     PymarcException,
     RecordDirectoryInvalid,
 )
-from pymarc.leader import Leader
+
+from library_loans.marc.plain import PlainField, PlainRecord
 
 CHUNK = 1 << 20
 SNIFF_LENGTH = 4096
@@ -51,7 +52,8 @@ class ReadResult:
 
     position: int
     offset: int | None
-    record: pymarc.Record | None
+    record: pymarc.Record | PlainRecord | None
+    """A ``PlainRecord`` when read with ``plain=True``, else a ``pymarc.Record``."""
     error: str | None
     raw: bytes | None
 
@@ -64,11 +66,14 @@ def sniff_format(head: bytes) -> Literal["iso2709", "marcxml"]:
     return "marcxml" if head.lstrip().startswith(b"<") else "iso2709"
 
 
-def read_marc(source: BinaryIO | str | os.PathLike[str]) -> Iterator[ReadResult]:
+def read_marc(source: BinaryIO | str | os.PathLike[str], *,
+              plain: bool = False) -> Iterator[ReadResult]:
     """Every record of an ISO 2709 or MARCXML file (a path or a binary stream), in order.
 
     Anything that is not XML is read as ISO 2709, so a file of neither kind gives errors
     with reasons rather than nothing. ``raw`` of an ISO 2709 error holds the bytes skipped.
+    With ``plain`` the records are ``PlainRecord``: the same text, much cheaper to build
+    for a reader that only looks at it (see :mod:`library_loans.marc.plain`).
     """
     with ExitStack() as stack:
         if isinstance(source, str | os.PathLike):
@@ -77,9 +82,12 @@ def read_marc(source: BinaryIO | str | os.PathLike[str]) -> Iterator[ReadResult]
             stream = source
         head = _head(stream)
         if sniff_format(head) == "marcxml":
-            yield from _read_marcxml(stream, head)
+            results = _read_marcxml(stream, head)
+            if plain:
+                results = (_plain(result) for result in results)
+            yield from results
         else:
-            yield from _read_iso2709(_Window(stream, head))
+            yield from _read_iso2709(_Window(stream, head), plain)
 
 
 def _head(stream: BinaryIO) -> bytes:
@@ -132,7 +140,7 @@ class _Window:
         self._start = offset
 
 
-def _read_iso2709(window: _Window) -> Iterator[ReadResult]:
+def _read_iso2709(window: _Window, plain: bool) -> Iterator[ReadResult]:
     """Records of an ISO 2709 stream, resynchronising after each broken one."""
     offset = 0
     position = 0
@@ -147,7 +155,7 @@ def _read_iso2709(window: _Window) -> Iterator[ReadResult]:
         length = int(head) if len(head) == 5 and head.isdigit() else None
         data = window.get(offset, length) if length is not None else b""
         if length is not None and len(data) == length and data[-1:] == b"\x1d":
-            record, error = _parse_iso2709(data)
+            record, error = _parse_iso2709(data, plain)
             yield ReadResult(position, offset, record, error, data)
             offset += length
             continue
@@ -196,60 +204,71 @@ def _looks_like_leader(data: bytes) -> bool:
     )
 
 
-def _parse_iso2709(data: bytes) -> tuple[pymarc.Record | None, str | None]:
+def _parse_iso2709(
+    data: bytes, plain: bool
+) -> tuple[pymarc.Record | PlainRecord | None, str | None]:
     """One record's bytes as a record, or the reason they are not one."""
     if not data[12:17].isdigit():
         return None, f"base address is not numeric ({data[12:17]!r})"
     if data[9:10] == b"a":
-        record = _decode_utf8(data)
-        if record is not None:
-            return record, None
+        decoded = _decode_utf8(data)
+        if decoded is not None:
+            return (decoded if plain else decoded.as_pymarc()), None
     elif not data.isascii():
         problem = _marc8_problem(data, int(data[12:17]))
         if problem is not None:
             return None, problem
-    return _parse_with_pymarc(data)
+    record, error = _parse_with_pymarc(data)
+    return (PlainRecord.of(record) if plain and record is not None else record), error
 
 
-def _decode_utf8(data: bytes) -> pymarc.Record | None:
-    """A UTF-8 record built as ``pymarc.Record(data)`` builds it, only quicker.
+def _plain(result: ReadResult) -> ReadResult:
+    """The result with its pymarc record as plain values."""
+    if not isinstance(result.record, pymarc.Record):
+        return result
+    return ReadResult(result.position, result.offset, PlainRecord.of(result.record),
+                      result.error, result.raw)
+
+
+def _decode_utf8(data: bytes) -> PlainRecord | None:
+    """A UTF-8 record with the text ``pymarc.Record(data)`` gives it, only quicker.
 
     pymarc decodes every subfield on its own and looks leader/09 up for each; decoding a
-    field at once (0x1F never occurs inside a UTF-8 character) takes about a third off
-    the reading. Anything out of the ordinary gives None, and pymarc parses the record.
+    field at once (0x1F never occurs inside a UTF-8 character) and keeping plain values
+    takes most of the reading off. Anything out of the ordinary gives None, and pymarc
+    parses the record.
     """
     base_address = int(data[12:17])
-    directory = data[LEADER_LENGTH : base_address - 1]
-    if not directory or len(directory) % 12 or base_address >= len(data):
+    if base_address <= LEADER_LENGTH or base_address >= len(data):
         return None
     if _NON_ASCII_SUBFIELD_CODE.search(data, base_address):
         return None
-    body = data[base_address:]
     try:
-        fields = [_utf8_field(directory[i : i + 12], body) for i in range(0, len(directory), 12)]
-        leader = Leader(data[:LEADER_LENGTH].decode("ascii"))
+        # A directory that is not ASCII digits and tags goes to pymarc, like any oddity.
+        directory = data[LEADER_LENGTH : base_address - 1].decode("ascii")
+        leader = data[:LEADER_LENGTH].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not directory or len(directory) % 12:
+        return None
+    body = data[base_address:]
+    fields = []
+    try:
+        for at in range(0, len(directory), 12):
+            tag = directory[at : at + 3]
+            start = int(directory[at + 7 : at + 12])
+            text = body[start : start + int(directory[at + 3 : at + 7]) - 1].decode("utf-8")
+            if tag < "010" and tag.isdigit():
+                fields.append(PlainField(tag, text))
+                continue
+            indicators, *subfields = text.split("\x1f")
+            if len(indicators) != 2 or not indicators.isascii():
+                return None
+            fields.append(PlainField(tag, None, indicators[0], indicators[1],
+                                     [(part[0], part[1:]) for part in subfields if part]))
     except ValueError:
         return None
-    record = pymarc.Record(fields=fields)
-    record.leader = leader
-    return record
-
-
-def _utf8_field(entry: bytes, body: bytes) -> pymarc.Field:
-    """The field one directory entry points to; ValueError when it is not plain."""
-    tag = entry[:3].decode("ascii")
-    start = int(entry[7:12])
-    text = body[start : start + int(entry[3:7]) - 1].decode("utf-8")
-    if tag < "010" and tag.isdigit():
-        return pymarc.Field(tag=tag, data=text)
-    indicators, *subfields = text.split("\x1f")
-    if len(indicators) != 2 or not indicators.isascii():
-        raise ValueError(f"indicators {indicators!r}")
-    return pymarc.Field(
-        tag,
-        pymarc.Indicators(indicators[0], indicators[1]),
-        [pymarc.Subfield(subfield[0], subfield[1:]) for subfield in subfields if subfield],
-    )
+    return PlainRecord(leader, fields)
 
 
 def _parse_with_pymarc(data: bytes) -> tuple[pymarc.Record | None, str | None]:

@@ -23,15 +23,18 @@ consortium's one catalogue, the copies in their item fields become the municipal
   byte offset (ISO 2709 only) and the reason, while the rest of the file imports. The first
   ``MAX_PROBLEMS`` problems are kept.
 
-The file is read a batch at a time and each batch is written in a few executemany
-statements, so memory holds one batch however long the file is. Operations never commit:
-``progress`` is called once each batch is flushed, which is where a task or the command
-line commits it and shows how far the import has got.
+The file is read a batch at a time and each batch is written in a few statements (one per
+table for the new rows), so memory holds one batch however long the file is. Operations
+never commit: ``progress`` is called once each batch is flushed, which is where a task or
+the command line commits it and shows how far the import has got. A caller that indexes
+the records can take the fields as the import wrote them (``on_described``, for
+``index_fields``) rather than read them back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import os
 import struct
@@ -44,11 +47,11 @@ from typing import Any, BinaryIO
 from sqlalchemy import (
     ARRAY,
     String,
+    Table,
     Text,
     any_,
     bindparam,
     case,
-    insert,
     literal,
     or_,
     select,
@@ -72,6 +75,8 @@ from library_loans.marc import (
 )
 from library_loans.models import BibRecord, Branch, CatalogueImport, Item, RecordIsbn
 from library_loans.operations.rules import Refusal
+from library_loans.search.index import RecordFields, isbns_of
+from library_loans.search.places import refresh_places
 from services import clock
 from services.ids import uuid7
 from services.infra.storage import BlobNotFoundError, BlobStore
@@ -123,11 +128,13 @@ def import_marc(
     batch_size: int = 2000,
     progress: Callable[[ImportSummary], None] | None = None,
     on_records: Callable[[Session, list[uuid.UUID]], object] | None = None,
+    on_described: Callable[[Session, list[RecordFields]], object] | None = None,
 ) -> ImportSummary:
     """Import a MARC file (ISO 2709 or MARCXML) with the municipality's copies; the counts.
 
     After each batch is flushed, ``on_records`` gets the ids of the records it added or
-    changed, then ``progress`` gets the counts so far.
+    changed and ``on_described`` their fields as stored (for ``index_fields``, which need
+    not read them back), then ``progress`` gets the counts so far.
     """
     if not current_scope().includes(municipality_id):
         # Copies go in as plain rows, past the flush hook that would refuse this.
@@ -139,17 +146,29 @@ def import_marc(
         select(Branch.code, Branch.id).where(Branch.municipality_id == municipality_id)
     ).all())
     summary = ImportSummary()
+    # What the process holds already (mappers, the analysis caches) is long-lived: keep the
+    # cyclic garbage collector from walking it on each of the many full collections a
+    # batch's allocations set off (a fifth of an import's time at 30,000 records).
+    gc.collect()
+    gc.freeze()
     with contextlib.closing(_read_batches(source, mapping, batch_size)) as batches:
         for batch in batches:
             summary.processed += batch.read
             summary.rejected += batch.rejected
             for problem in batch.problems:
                 summary.report(*problem)
-            changed = _BatchImport(session, municipality_id, branches, mapping, summary).run(
-                batch.records)
+            written = _BatchImport(session, municipality_id, branches, mapping, summary)
+            changed = written.run(batch.records)
             session.flush()
-            if on_records is not None and changed:
-                on_records(session, changed)
+            # The index looks the batch's records and copies up by hundreds of ids at once.
+            with _planned_for_these_values(session):
+                if on_records is not None and changed:
+                    on_records(session, changed)
+                if on_described is not None and changed:
+                    on_described(session, written.fields())
+                # Copies added to or changed on a title the file left as it was: where the
+                # title is on a shelf (its index row's places) is worked out again.
+                refresh_places(session, written.copies_of_unchanged_records())
             if progress is not None:
                 progress(summary)
     return summary
@@ -292,11 +311,11 @@ class _ReadBatch:
 def _read_batches(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
                   batch_size: int) -> Iterator[_ReadBatch]:
     """The file's records read and described a batch at a time (the database is not needed)."""
-    results = read_marc(source)
+    results = read_marc(source, plain=True)
     for first in results:
         records, problems, read, rejected = [], [], 0, 0
-        # Each record is described as it is read and its pymarc form let go at once: held
-        # for a whole batch, those objects would make every garbage collection slow.
+        # Each record is described as it is read and its fields let go at once: held for
+        # a whole batch, those objects would make every garbage collection slow.
         for result in itertools.chain((first,), itertools.islice(results, batch_size - 1)):
             read += 1
             description, reason = _described(result)
@@ -328,6 +347,7 @@ class _BatchImport:
         self.by_isbn: dict[str, uuid.UUID] = {}
         self.isbn_pairs: set[tuple[str, uuid.UUID]] = set()
         self.stored_marc: dict[uuid.UUID, bytes] = {}
+        self.search_rowids: dict[uuid.UUID, int | None] = {}
         self.copies: dict[str, dict[str, Any]] = {}
         self.new_records: dict[uuid.UUID, dict[str, Any]] = {}
         self.changed_records: dict[uuid.UUID, dict[str, Any]] = {}
@@ -347,12 +367,34 @@ class _BatchImport:
         self._write()
         return [*self.new_records, *self.changed_records]
 
+    def copies_of_unchanged_records(self) -> set[uuid.UUID]:
+        """The records this batch added or changed copies of, but not the records themselves
+        (after ``run``; those it indexes anew)."""
+        return {row["record_id"] for rows in (self.new_copies, self.changed_copies)
+                for row in rows.values()
+                if row["record_id"] not in self.new_records
+                and row["record_id"] not in self.changed_records}
+
+    def fields(self) -> list[RecordFields]:
+        """The indexed fields of the records added or changed, as written (after ``run``)."""
+        isbns: dict[uuid.UUID, set[str]] = {record_id: set() for record_id in self.new_records}
+        for isbn, record_id in self.isbn_pairs:
+            if record_id in isbns:
+                isbns[record_id].add(isbn)
+        # A changed record keeps the ISBNs other files gave it; the catalogue has them all.
+        if self.changed_records:
+            isbns.update(isbns_of(self.session, self.changed_records))
+        return [_record_fields(values, record_id, isbns.get(record_id, ()),
+                               self.search_rowids.get(record_id))
+                for records in (self.new_records, self.changed_records)
+                for record_id, values in records.items()]
+
     def _load_known(self, incoming: list[_Incoming]) -> None:
         """Read what the catalogue knows of the batch: matching records, ISBNs, copies."""
         isbns = {isbn for record in incoming for isbn in record.description.isbns}
         controls = {control for record in incoming if (control := _control(record.description))}
         barcodes = {copy.barcode for record in incoming for copy in record.copies}
-        with self._planned_for_these_values():
+        with _planned_for_these_values(self.session):
             if isbns:
                 self._load_isbns(isbns)
             if controls:
@@ -365,22 +407,6 @@ class _BatchImport:
             if barcodes:
                 self._load_copies(barcodes)
 
-    @contextlib.contextmanager
-    def _planned_for_these_values(self) -> Iterator[None]:
-        """On PostgreSQL, plan the block's statements for their values, never generically.
-
-        psycopg prepares a statement run five times, and PostgreSQL may then keep a generic
-        plan made while the tables were small and had no statistics: the copies' lookup went
-        on testing every copy against the whole array of barcodes (7 s a batch at 40,000
-        copies, measured). Planned for the batch's values, the array is hashed or indexed.
-        """
-        if not self.postgresql:
-            yield
-            return
-        self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        yield
-        self.session.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
-
     def _load_isbns(self, isbns: set[str]) -> None:
         """Note which records have the ISBNs (the oldest record first, if several)."""
         for isbn, record_id in self.session.execute(select(
@@ -390,11 +416,13 @@ class _BatchImport:
                 self.by_isbn[isbn] = record_id
 
     def _load_records(self, condition: Any) -> None:
-        """Note the stored MARC and control number of the records matching ``condition``."""
-        for record_id, source, number, marc in self.session.execute(select(
+        """Note the stored MARC, control number and index rowid of the records matching
+        ``condition``."""
+        for record_id, source, number, marc, rowid in self.session.execute(select(
                 BibRecord.id, BibRecord.control_source, BibRecord.control_number,
-                BibRecord.marc).where(condition)):
+                BibRecord.marc, BibRecord.search_rowid).where(condition)):
             self.stored_marc[record_id] = marc
+            self.search_rowids[record_id] = rowid
             if number is not None:
                 self.by_control[(source, number)] = record_id
 
@@ -473,24 +501,91 @@ class _BatchImport:
         return None
 
     def _write(self) -> None:
-        """Write the batch: a few executemany statements, whatever its size."""
+        """Write the batch: a few statements, whatever its size."""
         execute = self.session.execute
         records, items = BibRecord.__table__, Item.__table__
         if self.new_records:
-            execute(insert(records), list(self.new_records.values()))
+            _insert_rows(self.session, records, list(self.new_records.values()))
         if self.changed_records:
             # The SET clause is made of the rows' other keys: every column but the ids.
             execute(update(records).where(records.c.id == bindparam("record_id")),
                     list(self.changed_records.values()))
         if self.new_isbns:
-            execute(insert(RecordIsbn.__table__), self.new_isbns)
+            _insert_rows(self.session, RecordIsbn.__table__, self.new_isbns)
         if self.new_copies:
-            execute(insert(items), list(self.new_copies.values()))
+            _insert_rows(self.session, items, list(self.new_copies.values()))
         if self.changed_copies:
             execute(_COPY_UPDATE, [{"copy_municipality_id": self.municipality_id,
                                     "copy_id": row["id"], "new_call_number": row["call_number"],
                                     "new_shelf": row["shelf"], "new_status": row["status"],
                                     "now": self.now} for row in self.changed_copies.values()])
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows (dicts with the same keys, every column to set): one statement.
+
+    Core's executemany ran each value through its type and each row through the statement's
+    parameters in Python, and on PostgreSQL sent a statement per row: most of an import's
+    writing. Here each column's values are converted by the same type processors at once,
+    and a value every row shares (the municipality, the time) only once; PostgreSQL gets
+    one array per column and unnests them, SQLite one executemany.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    columns: list[list[Any] | None] = []
+    shared: list[Any] = []
+    for name in names:
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[name] for row in rows]
+        first = values[0]
+        if len(rows) > 1 and all(value is first for value in values):
+            columns.append(None)
+            shared.append(processor(first) if processor else first)
+        else:
+            columns.append([processor(value) for value in values] if processor else values)
+            shared.append(None)
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    into = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({quoted})"
+    if dialect.name != "postgresql":
+        given = [values if values is not None else [value] * len(rows)
+                 for values, value in zip(columns, shared, strict=True)]
+        connection.exec_driver_sql(f"{into} VALUES ({', '.join('?' for _ in names)})",
+                                   list(zip(*given, strict=True)))
+        return
+    # Strings go as text, never varchar(n): a cast would cut a long value where the insert
+    # refuses it. Sent in binary, the arrays need no quoting.
+    types = ["text" if isinstance(table.c[name].type, String)
+             else table.c[name].type.compile(dialect) for name in names]
+    if all(values is None for values in columns):  # the same row twice, or more
+        columns[0], shared[0] = [shared[0]] * len(rows), None
+    picked = [f"given.c{n}" if values is not None else f"CAST(%b AS {type_})"
+              for n, (values, type_) in enumerate(zip(columns, types, strict=True))]
+    arrays = [f"CAST(%b AS {type_}[])"
+              for values, type_ in zip(columns, types, strict=True) if values is not None]
+    aliases = [f"c{n}" for n, values in enumerate(columns) if values is not None]
+    connection.exec_driver_sql(
+        f"{into} SELECT {', '.join(picked)} "
+        f"FROM unnest({', '.join(arrays)}) AS given({', '.join(aliases)})",
+        (*(value for values, value in zip(columns, shared, strict=True) if values is None),
+         *(values for values in columns if values is not None)))
+
+
+@contextlib.contextmanager
+def _planned_for_these_values(session: Session) -> Iterator[None]:
+    """On PostgreSQL, plan the block's statements for their values, never generically.
+
+    psycopg prepares a statement run five times, and PostgreSQL may then keep a generic
+    plan made while the tables were small and had no statistics: the copies' lookup went
+    on testing every copy against the whole array of barcodes (7 s a batch at 40,000
+    copies, measured). Planned for the batch's values, the array is hashed or indexed.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    yield
+    session.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
 
 
 def _control(description: Description) -> tuple[str, str] | None:
@@ -542,6 +637,19 @@ def _record_values(description: Description, marc: bytes, now: datetime) -> dict
         "marc": marc,
         "updated_at": now,
     }
+
+
+def _record_fields(values: dict[str, Any], record_id: uuid.UUID, isbns: Iterable[str],
+                   search_rowid: int | None) -> RecordFields:
+    """What the search index is made of, from the columns a record was written with."""
+    return RecordFields(
+        id=record_id, title=values["title"], series=values["series"],
+        author=values["author"], contributors=values["contributors"],
+        subjects=values["subjects"], classification=values["classification"],
+        notes=values["notes"], control_number=values["control_number"],
+        media_type=values["media_type"], language=values["language"],
+        audience=values["audience"], talking_book=values["talking_book"], isbns=isbns,
+        search_rowid=search_rowid)
 
 
 def _text(value: str, longest: int | None = None) -> str:

@@ -41,6 +41,7 @@ from typing import Literal, TypeVar
 from stdnum import isbn, issn
 
 from library_loans.search.swedish import STOP_WORDS, fold, split_compound, stem
+from library_loans.standard_numbers import isbn13, mod11_digit
 
 __all__ = [
     "COLUMN_WEIGHTS",
@@ -155,9 +156,9 @@ def _code_tokens(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     for chunk in _CODE_SEPARATORS.split(_normalised(text)):
         chunk = chunk.strip(_CODE_PUNCTUATION)
-        if isbn.is_valid(chunk):
+        if _is_isbn(chunk):
             tokens += [isbn.compact(chunk).lower(), _isbn13(chunk)]
-        elif issn.is_valid(chunk):
+        elif _is_issn(chunk):
             tokens.append(issn.compact(chunk).lower())
         else:
             tokens += [word for word in _WORD.findall(chunk) if word not in CODE_LABELS]
@@ -166,11 +167,40 @@ def _code_tokens(text: str) -> tuple[str, ...]:
 
 def _code(text: str) -> str | None:
     """The normalised code the text is, if it is an ISBN (as ISBN-13) or an ISSN."""
-    if isbn.is_valid(text):
+    if _is_isbn(text):
         return _isbn13(text)
-    if issn.is_valid(text):
+    if _is_issn(text):
         return issn.compact(text).lower()
     return None
+
+
+def _is_isbn(text: str) -> bool:
+    """``isbn.is_valid(text)``, checked here directly when the text is ASCII.
+
+    python-stdnum raises an exception for every invalid number, and indexing a record
+    tries its control number as one: that cost more than the rest of the record's
+    analysis. Only non-ASCII text needs stdnum's cleaning of Unicode dashes and spaces.
+    """
+    if not text.isascii():
+        return isbn.is_valid(text)
+    return isbn13(_compact(text)) is not None
+
+
+def _is_issn(text: str) -> bool:
+    """``issn.is_valid(text)``, checked here directly when the text is ASCII (see above)."""
+    if not text.isascii():
+        return issn.is_valid(text)
+    number = _compact(text)
+    digits = number[:-1]
+    if len(number) != 8 or not digits.isdigit():
+        return False
+    total = sum((8 - n) * int(digit) for n, digit in enumerate(digits))
+    return mod11_digit((11 - total) % 11) == number[-1]
+
+
+def _compact(text: str) -> str:
+    """An ASCII code without spaces and hyphens, upper case, as stdnum compacts it."""
+    return text.replace(" ", "").replace("-", "").strip().upper()
 
 
 def _isbn13(valid_isbn: str) -> str:

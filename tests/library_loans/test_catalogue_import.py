@@ -16,7 +16,7 @@ import pymarc
 import pytest
 from click.testing import CliRunner
 from pymarc import Field, Indicators, Subfield
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bench.library_marc import corrupt, generate_records
@@ -30,6 +30,16 @@ from library_loans.operations.catalogue import (
     import_marc,
     start_import,
     without_item_fields,
+)
+from library_loans.search.index import (
+    LISTED_COLUMNS,
+    RECORD_SEARCH,
+    SQLITE_KEYS,
+    TOKEN_COLUMNS,
+    RecordFields,
+    index_fields,
+    listing_table,
+    reindex,
 )
 from services.config import Settings
 from services.infra.storage import blob_store_for
@@ -300,6 +310,60 @@ def test_progress_follows_every_batch_and_is_told_each_added_record_once(db, ume
     assert len(told) == 25
 
 
+def index_rows(db: Session, record_ids: list[Any]) -> dict[Any, tuple[Any, ...]]:
+    """The records' search index rows as the database holds them (places last)."""
+    if db.get_bind().dialect.name == "postgresql":
+        rows = db.execute(select(
+            RECORD_SEARCH.c.record_id, func.cast(RECORD_SEARCH.c.tokens, Text),
+            *(RECORD_SEARCH.c[name] for name in LISTED_COLUMNS[1:]),
+        ).where(RECORD_SEARCH.c.record_id.in_(record_ids)))
+    else:
+        keys = SQLITE_KEYS.c
+        tokens = ", ".join(f"f.{name}" for name in TOKEN_COLUMNS)
+        found = db.execute(text(
+            f"SELECT f.rowid, {tokens} FROM library_record_search AS f WHERE f.rowid IN "
+            "(SELECT search_rowid FROM library_record_search_keys)")).all()
+        by_rowid = {row[0]: tuple(row[1:]) for row in found}
+        rows = [(row[0], *by_rowid[row[1]], *row[2:]) for row in db.execute(select(
+            keys.record_id, keys.search_rowid, *(keys[name] for name in LISTED_COLUMNS[1:]),
+        ).where(keys.record_id.in_(record_ids)))]
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_indexing_the_fields_an_import_wrote_gives_the_rows_reindex_reads_back(
+        db, umea, vindeln, branches):
+    records = generated(60)
+    told: list[Any] = []
+    compared: list[tuple[dict[Any, Any], dict[Any, Any]]] = []
+
+    def index(session: Session, fields: list[RecordFields]) -> None:
+        """Index the batch from its fields, then once more from the records as stored."""
+        ids = [record.id for record in fields]
+        told.extend(ids)
+        index_fields(session, fields)
+        written = index_rows(session, ids)
+        reindex(session, ids)
+        compared.append((written, index_rows(session, ids)))
+
+    run_import(db, vindeln, iso(generated(30, branches=("VINDELN-HB",))), on_described=index)
+    run_import(db, umea, iso(records), batch_size=25, on_described=index)
+    for n, record in enumerate(records[::3]):  # half of them Vindeln's titles, with copies
+        record["245"]["a"] = record["245"]["a"] + " (ny utgåva)"
+        record.add_ordered_field(
+            Field("020", Indicators(" ", " "), [Subfield("a", str(9789129657395 + 10 * n))]),
+            copy_field(f"X{n}", "UMEA-HOLMSUND", Subfield("c", "Magasin")))
+    summary = run_import(db, umea, iso(records), batch_size=25, on_described=index)
+
+    assert summary.updated == 20
+    assert len(told) == 30 + 30 + 20
+    assert set(told) == set(db.scalars(select(BibRecord.id)))
+    assert sum(len(written) for written, _ in compared) == len(told)
+    for written, read_back in compared:
+        assert written == read_back
+    places = {row[-1] for written, _ in compared for row in written.values()}
+    assert {",umea,", ",vindeln,", ",umea,vindeln,"} <= places
+
+
 def test_a_batch_costs_a_few_statements_not_some_per_record(db, umea, branches, count_queries):
     records = generated(200)
     with count_queries() as statements:
@@ -468,3 +532,23 @@ def test_the_samverkan_command_offers_the_library_commands():
     answer = CliRunner().invoke(main, ["library", "--help"])
     assert answer.exit_code == 0, answer.output
     assert "import-marc" in answer.output and "export-marcxml" in answer.output
+
+
+def test_copies_added_to_a_title_the_file_left_as_it_was_move_its_places(
+        db, umea, vindeln, branches):
+    records = generated(3, branches=("VINDELN-HB",))
+    run_import(db, vindeln, iso(records), on_described=index_fields)
+    listing = listing_table(db)
+    assert set(db.scalars(select(listing.c.places))) == {",vindeln,"}
+    db.rollback()
+    for record in records:
+        for item in record.get_fields("852"):
+            item["b"] = "UMEA-STADS"
+
+    # Umeå imports the same titles with its copies: the titles are unchanged (nothing to
+    # index), yet they are on Umeå's shelves now.
+    summary = run_import(db, umea, iso(records), on_described=index_fields)
+
+    assert summary.updated == 0 and summary.items_added > 0
+    assert set(db.scalars(select(listing.c.places))) == {",umea,vindeln,"}
+    db.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 import tracemalloc
 import unicodedata
@@ -14,7 +15,10 @@ import pymarc
 import pytest
 from pymarc import Field, Indicators, Subfield
 from pymarc.exceptions import BadSubfieldCodeWarning
+from stdnum import ean as stdnum_ean
 from stdnum import isbn as stdnum_isbn
+from stdnum import issn as stdnum_issn
+from stdnum.exceptions import ValidationError
 
 from bench.library_marc import corrupt, generate_records, write_iso2709, write_marcxml_file
 from library_loans.marc import (
@@ -28,6 +32,8 @@ from library_loans.marc import (
     sniff_format,
     write_marcxml,
 )
+from library_loans.marc.describe import _ISBN_CANDIDATE, _valid_isbn
+from library_loans.search import analysis
 
 BOOK = "00000nam a2200000 i 4500"
 
@@ -134,16 +140,22 @@ def test_a_generated_file_reads_back_record_by_record_with_offsets_and_raw_bytes
     assert results[-1].offset + len(results[-1].raw) == len(data)
 
 
-def test_records_are_the_ones_pymarc_itself_reads_including_unusual_ones(
-    tmp_path: Path,
-) -> None:
-    unusual = [
+def _unusual(fourth: Field) -> list[pymarc.Record]:
+    """Titled records with what pymarc reads its own way: a non-numeric tag, an empty
+    subfield, a local indicator, ``fourth``, a subfield code outside ASCII."""
+    return [
         _titled(_datafield("FMT", ("a", "BK"))),
         _titled(_datafield("500", ("a", ""), ("b", "tomt $a före"))),
         _titled(_datafield("650", ("a", "Bröder"), ("x", "ö"), indicators=" 7")),
-        _titled(Field("246", Indicators("1", ""), [Subfield("a", "En indikator")])),
+        _titled(fourth),
         _titled(_datafield("500", ("ö", "kod utanför ASCII"))),
     ]
+
+
+def test_records_are_the_ones_pymarc_itself_reads_including_unusual_ones(
+    tmp_path: Path,
+) -> None:
+    unusual = _unusual(Field("246", Indicators("1", ""), [Subfield("a", "En indikator")]))
     path = tmp_path / "blandat.mrc"
     path.write_bytes(b"".join(_iso(list(generate_records(30)) + unusual)))
 
@@ -155,6 +167,72 @@ def test_records_are_the_ones_pymarc_itself_reads_including_unusual_ones(
     assert len(ours) == len(theirs) == 35
     assert [str(r.record) for r in ours] == [str(record) for record in theirs]
     assert [str(r.record.leader) for r in ours] == [str(record.leader) for record in theirs]
+
+
+@pytest.mark.filterwarnings("ignore::pymarc.exceptions.BadSubfieldCodeWarning")
+def test_plain_records_hold_the_text_pymarc_reads_and_describe_and_hold_copies_alike(
+    tmp_path: Path,
+) -> None:
+    unusual = _unusual(_datafield("264", ("b", "Förlaget,"), ("c", "cop. 2011"), indicators=" 1"))
+    records = list(generate_records(60, seed=11, holdings_tag="952")) + unusual
+    iso_path = tmp_path / "blandat.mrc"
+    iso_path.write_bytes(b"".join(_iso(records)))
+    xml_path = tmp_path / "blandat.xml"
+    with xml_path.open("wb") as out:
+        write_marcxml(records, out)
+
+    for path in (iso_path, xml_path):
+        theirs = list(read_marc(path))
+        ours = list(read_marc(path, plain=True))
+
+        assert [r.raw for r in ours] == [r.raw for r in theirs]
+        assert [str(r.record.as_pymarc()) for r in ours] == [str(r.record) for r in theirs]
+        assert [describe(r.record) for r in ours] == [describe(r.record) for r in theirs]
+        assert [holdings(r.record, PRESETS["952"]) for r in ours] == [
+            holdings(r.record, PRESETS["952"]) for r in theirs]
+
+
+def _isbn_like(rng: random.Random) -> str:
+    """A string that is, or nearly is, an ISBN-10, an ISBN-13 or an ISSN, often broken."""
+    kind = rng.randrange(4)
+    if kind == 0:
+        digits = "".join(rng.choice("0123456789") for _ in range(9))
+        number = digits + stdnum_isbn._calc_isbn10_check_digit(digits)
+    elif kind == 1:
+        digits = rng.choice(("978", "979", "977")) + "".join(
+            rng.choice("0123456789") for _ in range(9))
+        number = digits + stdnum_ean.calc_check_digit(digits)
+    elif kind == 2:
+        digits = "".join(rng.choice("0123456789") for _ in range(7))
+        number = digits + stdnum_issn.calc_check_digit(digits)
+    else:
+        number = "".join(rng.choice("0123456789Xx- .:") for _ in range(rng.randint(0, 15)))
+    for _ in range(rng.randrange(3)):
+        at = rng.randint(0, len(number))
+        number = number[:at] + rng.choice(("-", " ", "x", "X", "1", "\u2013", "é")) + number[at:]
+    return number + rng.choice(("", "", " (inb.)", "x", "-"))
+
+
+def test_isbns_are_validated_as_python_stdnum_validates_them() -> None:
+    rng = random.Random(5)
+
+    for _ in range(20_000):
+        value = _isbn_like(rng)
+        candidate = _ISBN_CANDIDATE.search(value)
+        try:
+            expected = stdnum_isbn.validate(candidate.group(), convert=True) if candidate else None
+        except ValidationError:
+            expected = None
+        assert _valid_isbn(value) == expected, value
+
+
+def test_the_search_index_tells_isbns_and_issns_as_python_stdnum_does() -> None:
+    rng = random.Random(6)
+
+    for _ in range(20_000):
+        value = _isbn_like(rng)
+        assert analysis._is_isbn(value) == stdnum_isbn.is_valid(value), value
+        assert analysis._is_issn(value) == stdnum_issn.is_valid(value), value
 
 
 @pytest.mark.parametrize(
