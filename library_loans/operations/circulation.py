@@ -22,10 +22,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from library_loans.models import Branch, Fine, Hold, Item, LibraryCard, Loan, LoanStatistic, Patron
-from library_loans.operations.holds import capture, make_ready, next_hold_for
+from library_loans.operations.holds import (
+    capture,
+    first_in_line,
+    make_ready,
+    next_hold_for,
+    queue_at,
+)
 from library_loans.operations.movement import arrive_at, unload
 from library_loans.operations.rules import (
     Refusal,
+    Rule,
     age_on,
     due_after,
     library_day,
@@ -64,8 +71,11 @@ def find_item(session: Session, barcode: str) -> Item:
 
 def find_patron(session: Session, card_number: str) -> Patron:
     """The patron holding library card ``card_number`` (the consortium's card register)."""
-    card = session.get(LibraryCard, card_number.strip())
-    patron = card and session.get(Patron, (card.municipality_id, card.patron_id))
+    # The card and its patron in one statement: the desk looks a card up for every loan.
+    patron = session.scalar(
+        select(Patron).join(LibraryCard, (LibraryCard.municipality_id == Patron.municipality_id)
+                            & (LibraryCard.patron_id == Patron.id))
+        .where(LibraryCard.card_number == card_number.strip()))
     if patron is None:
         raise Refusal("card_number", "No patron has this library card.", status=404)
     return patron
@@ -76,12 +86,17 @@ def checkout(session: Session, barcode: str, patron: Patron, branch: Branch, *,
     """Lend the copy to ``patron`` at ``branch``, by the owning municipality's rules."""
     at = at or clock.now()
     item = find_item(session, barcode)
-    _refuse_blocked(session, patron, item, at)
-    hold = _hold_collected(session, item, patron)
+    rule = rule_for(session, item.municipality_id, patron.category, item.media_type)
+    owed, lent = _standing(session, patron)
+    found = _blocks(patron, rule, owed, lent, at)
+    if found:
+        raise found[0]
+    # Only a copy on a hold shelf has a hold ready with it (capturing puts it there, and
+    # a librarian cannot set a circulating copy's status by hand).
+    hold = _hold_collected(session, item, patron) if item.status == "on_hold_shelf" else None
     if item.status not in ("available", "on_hold_shelf") or (
             item.status == "on_hold_shelf" and hold is None):
         raise Refusal("barcode", _why_not_lendable(item))
-    rule = rule_for(session, item.municipality_id, patron.category, item.media_type)
     loan = Loan(municipality_id=item.municipality_id, item_id=item.id,
                 patron_municipality_id=patron.municipality_id, patron_id=patron.id,
                 branch_municipality_id=branch.municipality_id, branch_id=branch.id,
@@ -101,33 +116,20 @@ def checkin(session: Session, barcode: str, branch: Branch, *,
     """Take the copy back at ``branch``: close its loan, then shelve, hold or send it."""
     at = at or clock.now()
     item = find_item(session, barcode)
-    loan = open_loan(session, item)
-    fine = _close_loan(session, loan, item, at) if loan is not None else None
-    arrive_at(item, branch)
-    waiting_for = _hold_in_transit_to(session, item, branch)
-    if waiting_for is not None:  # the copy reached the pickup branch of its hold
-        make_ready(session, waiting_for, item, at=at)
+    # Everything the check-in changes is written in one flush at the end, not as each
+    # look-up after the first change would flush it.
+    with session.no_autoflush:
+        loan, borrower = _open_loan_and_borrower(session, item)
+        caught, waiting = queue_at(session, item)
+        fine = _close_loan(session, loan, borrower, item, at) if loan is not None else None
+        arrive_at(item, branch)
+        action, destination, hold = _put_away(session, item, branch, caught, waiting, at)
         session.flush()
-        return CheckIn(item, loan, "hold_shelf", None, waiting_for, fine)
-    captured = _still_captured(session, item)
-    if captured is not None and captured.status == "ready":  # scanned on its hold shelf
-        return CheckIn(item, loan, "hold_shelf", None, captured, fine)
-    if captured is not None:  # caught for a hold elsewhere: keep it on its way
-        return CheckIn(item, loan, "transit", _branch(session, item.transit_municipality_id,
-                                                      item.transit_branch_id), captured, fine)
-    hold = next_hold_for(session, item, at=at)
-    if hold is not None:
-        capture(session, hold, item, at=at)
-        action = "hold_shelf" if hold.status == "ready" else "transit"
-        destination = None if action == "hold_shelf" else _branch(
-            session, hold.pickup_municipality_id, hold.pickup_branch_id)
-        return CheckIn(item, loan, action, destination, hold, fine)
-    unload(session, item, at)
-    session.flush()
-    if item.status == "in_transit":
-        return CheckIn(item, loan, "transit", _branch(session, item.transit_municipality_id,
-                                                      item.transit_branch_id), None, fine)
-    return CheckIn(item, loan, "shelve", None, None, fine)
+    if loan is not None and borrower is not None:
+        # Counted last: every desk returning this month's loans of one owner, borrowers'
+        # municipality and media type adds to one row, held until the transaction ends.
+        _count_for_statistics(session, item, borrower, at)
+    return CheckIn(item, loan, action, destination, hold, fine)
 
 
 def renew(session: Session, loan: Loan, *, at: datetime | None = None) -> Loan:
@@ -155,20 +157,9 @@ def blocks(session: Session, patron: Patron, owner_id: uuid.UUID, media_type: st
            at: datetime, *, renewing: bool = False) -> list[Refusal]:
     """Why ``patron`` may not borrow (or renew) a copy of ``owner_id``: expired card, fines
     at the owner's block threshold, as many loans as the owner allows. Empty: no block."""
-    found = []
-    if library_day(at) > patron.card_expires_on:
-        found.append(Refusal("card", "The library card has expired: renew it at the desk."))
     rule = rule_for(session, owner_id, patron.category, media_type)
-    owed = open_fines(session, patron)
-    if rule.block_threshold is not None and owed >= rule.block_threshold:
-        found.append(Refusal("card", f"Unpaid fines of {owed} kr block borrowing "
-                                     f"(the limit is {rule.block_threshold} kr)."))
-    if not renewing:
-        lent = open_loan_count(session, patron)
-        if lent >= rule.max_loans:
-            found.append(Refusal("card", f"The patron already has {lent} loans, "
-                                         "the most allowed."))
-    return found
+    owed, lent = _standing(session, patron)
+    return _blocks(patron, rule, owed, lent, at, renewing=renewing)
 
 
 def open_loan(session: Session, item: Item) -> Loan | None:
@@ -203,6 +194,33 @@ def _refuse_blocked(session: Session, patron: Patron, item: Item, at: datetime, 
         raise found[0]
 
 
+def _blocks(patron: Patron, rule: Rule, owed: Decimal, lent: int, at: datetime, *,
+            renewing: bool = False) -> list[Refusal]:
+    found = []
+    if library_day(at) > patron.card_expires_on:
+        found.append(Refusal("card", "The library card has expired: renew it at the desk."))
+    if rule.block_threshold is not None and owed >= rule.block_threshold:
+        found.append(Refusal("card", f"Unpaid fines of {owed} kr block borrowing "
+                                     f"(the limit is {rule.block_threshold} kr)."))
+    if not renewing and lent >= rule.max_loans:
+        found.append(Refusal("card", f"The patron already has {lent} loans, "
+                                     "the most allowed."))
+    return found
+
+
+def _standing(session: Session, patron: Patron) -> tuple[Decimal, int]:
+    """What the patron owes and how many copies they have, in every municipality: one
+    statement, as every check-out asks both."""
+    owed = select(func.coalesce(func.sum(Fine.amount), 0)).where(
+        Fine.patron_municipality_id == patron.municipality_id, Fine.patron_id == patron.id,
+        Fine.settled_at.is_(None)).scalar_subquery()
+    lent = select(func.count()).select_from(Loan).where(
+        Loan.patron_municipality_id == patron.municipality_id, Loan.patron_id == patron.id,
+        Loan.returned_at.is_(None)).scalar_subquery()
+    row = session.execute(select(owed, lent)).one()
+    return row[0] or Decimal("0"), row[1] or 0
+
+
 def _hold_collected(session: Session, item: Item, patron: Patron) -> Hold | None:
     return session.scalar(select(Hold).where(
         Hold.item_municipality_id == item.municipality_id, Hold.item_id == item.id,
@@ -218,17 +236,54 @@ def _why_not_lendable(item: Item) -> str:
     }.get(item.status, f"The copy is {item.status.replace('_', ' ')} and cannot be lent.")
 
 
-def _close_loan(session: Session, loan: Loan, item: Item, at: datetime) -> Fine | None:
-    patron = session.get(Patron, (loan.patron_municipality_id, loan.patron_id))
+def _open_loan_and_borrower(session: Session, item: Item) -> tuple[Loan | None, Patron | None]:
+    # Read after the copy is locked: a desk that took it back just now has closed it.
+    row = session.execute(
+        select(Loan, Patron).outerjoin(Patron, (
+            Patron.municipality_id == Loan.patron_municipality_id) & (
+            Patron.id == Loan.patron_id))
+        .where(Loan.municipality_id == item.municipality_id, Loan.item_id == item.id,
+               Loan.returned_at.is_(None))).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _put_away(session: Session, item: Item, branch: Branch, caught: Hold | None,
+              waiting: list[tuple[Hold, Patron]], at: datetime
+              ) -> tuple[str, Branch | None, Hold | None]:
+    """Where the copy just taken back at ``branch`` goes: the action, where to, for whom."""
+    if caught is not None and caught.status == "in_transit" and (
+            caught.pickup_municipality_id, caught.pickup_branch_id) == (
+            branch.municipality_id, branch.id):  # it reached the pickup branch of its hold
+        make_ready(session, caught, item, at=at)
+        return "hold_shelf", None, caught
+    if caught is not None and caught.status == "ready":  # scanned on its hold shelf
+        return "hold_shelf", None, caught
+    if caught is not None:  # caught for a hold elsewhere: keep it on its way
+        return "transit", _branch(session, item.transit_municipality_id,
+                                  item.transit_branch_id), caught
+    hold = first_in_line(session, item, waiting, at=at)
+    if hold is not None:
+        # Looked up (and kept) before the capture, which then finds it in the session.
+        pickup = _branch(session, hold.pickup_municipality_id, hold.pickup_branch_id)
+        capture(session, hold, item, at=at)
+        return ("hold_shelf", None, hold) if hold.status == "ready" else (
+            "transit", pickup, hold)
+    unload(session, item, at)
+    if item.status == "in_transit":
+        return "transit", _branch(session, item.transit_municipality_id,
+                                  item.transit_branch_id), None
+    return "shelve", None, None
+
+
+def _close_loan(session: Session, loan: Loan, patron: Patron | None, item: Item,
+                at: datetime) -> Fine | None:
     assert patron is not None
     loan.returned_at = at
-    _count_for_statistics(session, item, patron, at)
     fine = _fine_for(session, loan, item, patron, at)
     if not patron.keeps_history:
         loan.patron_municipality_id = loan.patron_id = None
     if fine is not None:
         session.add(fine)
-    session.flush()
     return fine
 
 
@@ -262,19 +317,6 @@ def _count_for_statistics(session: Session, item: Item, patron: Patron, at: date
     connection.execute(statement.on_conflict_do_update(
         index_elements=["municipality_id", "borrower_municipality_id", "media_type", "month"],
         set_={"loans": table.c.loans + 1}))
-
-
-def _hold_in_transit_to(session: Session, item: Item, branch: Branch) -> Hold | None:
-    return session.scalar(select(Hold).where(
-        Hold.item_municipality_id == item.municipality_id, Hold.item_id == item.id,
-        Hold.status == "in_transit", Hold.pickup_municipality_id == branch.municipality_id,
-        Hold.pickup_branch_id == branch.id))
-
-
-def _still_captured(session: Session, item: Item) -> Hold | None:
-    return session.scalar(select(Hold).where(
-        Hold.item_municipality_id == item.municipality_id, Hold.item_id == item.id,
-        Hold.status.in_(("in_transit", "ready"))))
 
 
 def _branch(session: Session, municipality_id: uuid.UUID | None,

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from library_loans.models import (
@@ -39,6 +40,10 @@ from library_loans.operations.rules import Refusal, item_rule, library_day, rule
 from services import clock
 
 _SAME_BRANCH, _SAME_MUNICIPALITY, _ELSEWHERE = 0, 1, 2
+_CHUNK = 500
+"""Titles per statement when the queues of many are read at once."""
+_CAUGHT = ("in_transit", "ready")
+"""The statuses of a hold that has caught a copy (the copy is on its way or on the shelf)."""
 T = TypeVar("T", Hold, Item)
 
 
@@ -113,18 +118,38 @@ def change_pickup(session: Session, hold: Hold, pickup: Branch, *,
 
 def next_hold_for(session: Session, item: Item, *, at: datetime | None = None) -> Hold | None:
     """The first waiting hold ``item`` can fill, in the queue's order for this copy."""
+    return first_in_line(session, item, _waiting(session, item.record_id), at=at)
+
+
+def first_in_line(session: Session, item: Item, waiting: Sequence[tuple[Hold, Patron]], *,
+                  at: datetime | None = None) -> Hold | None:
+    """The first of ``waiting`` (the title's waiting holds and their patrons, in the order
+    placed, as :func:`queue_at` gives them) that ``item`` can fill, locked for this
+    transaction."""
     today = library_day(at or clock.now())
-    waiting = session.scalars(
-        select(Hold).where(Hold.record_id == item.record_id, Hold.status == "waiting")
-        .order_by(Hold.placed_at, Hold.id)
-    ).all()
-    eligible = [hold for hold in waiting
+    eligible = [hold for hold, patron in waiting
                 if (hold.suspended_until is None or hold.suspended_until <= today)
-                and _may_hold(session, item, hold)]
+                and _lends_to(session, item, patron)]
     if item_rule(session, item).local_priority:
         eligible.sort(key=lambda hold: hold.municipality_id != item.municipality_id)
     # A copy returned at the same moment elsewhere takes the next in line.
     return _first_still(session, Hold, eligible, "waiting")
+
+
+def queue_at(session: Session, item: Item) -> tuple[Hold | None, list[tuple[Hold, Patron]]]:
+    """The hold that caught ``item`` (in transit for it or on a hold shelf with it), if any,
+    and the title's waiting holds with their patrons, in the order placed.
+
+    One statement for both, as every check-in asks both.
+    """
+    rows = session.execute(
+        select(Hold, Patron).join(Patron, _patron_of_hold())
+        .where(or_(and_(Hold.item_municipality_id == item.municipality_id,
+                        Hold.item_id == item.id, Hold.status.in_(_CAUGHT)),
+                   and_(Hold.record_id == item.record_id, Hold.status == "waiting")))
+        .order_by(Hold.placed_at, Hold.id)).all()
+    caught = next((hold for hold, _ in rows if hold.status in _CAUGHT), None)
+    return caught, [(hold, patron) for hold, patron in rows if hold.status == "waiting"]
 
 
 def capture(session: Session, hold: Hold, item: Item, *, at: datetime | None = None) -> None:
@@ -132,18 +157,7 @@ def capture(session: Session, hold: Hold, item: Item, *, at: datetime | None = N
     at = at or clock.now()
     pickup = session.get(Branch, (hold.pickup_municipality_id, hold.pickup_branch_id))
     assert pickup is not None
-    at_pickup = (item.location_municipality_id, item.location_branch_id) == (
-        pickup.municipality_id, pickup.id)
-    shelf_days = item_rule(session, item).hold_shelf_days
-    # The hold's status and its copy change together: the database checks they agree.
-    with session.no_autoflush:
-        hold.item_municipality_id, hold.item_id, hold.captured_at = (item.municipality_id,
-                                                                     item.id, at)
-        if at_pickup:
-            _ready(hold, item, at, shelf_days)
-        else:
-            hold.status = "in_transit"
-            send_to(item, pickup, at)
+    at_pickup = _catch(session, hold, item, pickup, at)
     session.flush()
     if at_pickup:
         _tell_patron(session, hold, at)
@@ -192,30 +206,14 @@ def retarget(session: Session, *, at: datetime | None = None,
     and free copies is served, first in line first. Returns how many holds were filled.
     """
     at = at or clock.now()
-    for hold in _stuck_in_transit(session, at, record_ids):
-        item = _item_of(session, hold)
+    for hold, item in _stuck_in_transit(session, at, record_ids):
         hold.status, hold.item_municipality_id, hold.item_id = "waiting", None, None
         hold.captured_at = None
-        session.flush()
-        if item is not None:
-            item.status, item.transit_municipality_id, item.transit_branch_id = (
-                "missing", None, None)
-            item.status_changed_at = at
+        item.status, item.transit_municipality_id, item.transit_branch_id = (
+            "missing", None, None)
+        item.status_changed_at = at
     session.flush()
-    filled = 0
-    query = (select(Item).join(Hold, (Hold.record_id == Item.record_id)
-                               & (Hold.status == "waiting"))
-             .where(Item.status == "available").distinct())
-    if record_ids is not None:
-        query = query.where(Item.record_id.in_(record_ids))
-    for item in session.scalars(query.order_by(Item.record_id, Item.barcode)).all():
-        hold = next_hold_for(session, item, at=at)
-        if hold is not None:
-            best = _best_free_copy(session, hold, at)
-            if best is not None:
-                capture(session, hold, best, at=at)
-                filled += 1
-    return filled
+    return _serve_free_copies(session, at, record_ids)
 
 
 def queue_place(session: Session, hold: Hold, *, at: datetime | None = None) -> QueuePlace:
@@ -268,8 +266,14 @@ def _fill_from_free_copies(session: Session, hold: Hold, patron: Patron, at: dat
 def _best_free_copy(session: Session, hold: Hold, at: datetime) -> Item | None:
     free = session.scalars(select(Item).where(Item.record_id == hold.record_id,
                                               Item.status == "available")).all()
+    return _best_of(session, hold, free, _travel_costs(session, hold.pickup_municipality_id))
+
+
+def _best_of(session: Session, hold: Hold, free: Sequence[Item],
+             costs: dict[uuid.UUID, int]) -> Item | None:
+    """Of the ``free`` copies that may fill ``hold``, the one with the least transport to
+    its pickup branch (``costs``: the travel costs there) that is still free, locked."""
     candidates = [item for item in free if _may_hold(session, item, hold)]
-    costs = _travel_costs(session, hold.pickup_municipality_id)
 
     def transport(item: Item) -> tuple[int, int, str]:
         if (item.location_municipality_id, item.location_branch_id) == (
@@ -280,6 +284,56 @@ def _best_free_copy(session: Session, hold: Hold, at: datetime) -> Item | None:
         return _ELSEWHERE, costs.get(item.location_municipality_id, 1000), item.barcode
 
     return _first_still(session, Item, sorted(candidates, key=transport), "available")
+
+
+def _serve_free_copies(session: Session, at: datetime,
+                       record_ids: list[uuid.UUID] | None) -> int:
+    """Every free copy of a title with waiting holds goes to the first in line it can fill
+    (that hold taking the free copy with the least transport); how many holds were filled.
+
+    The titles' free copies and queues are read once, and what this transaction takes is
+    struck from them as it goes (flushed once, at the end); whether a copy or hold is
+    still free is asked of the database as each is locked, so that a desk taking one at
+    the same moment is never overruled.
+    """
+    query = (select(Item).join(Hold, (Hold.record_id == Item.record_id)
+                               & (Hold.status == "waiting"))
+             .where(Item.status == "available").distinct())
+    if record_ids is not None:
+        query = query.where(Item.record_id.in_(record_ids))
+    free = session.scalars(query.order_by(Item.record_id, Item.barcode)).all()
+    queues = _waiting_for(session, {item.record_id for item in free})
+    copies: dict[uuid.UUID, list[Item]] = {}
+    for item in free:
+        copies.setdefault(item.record_id, []).append(item)
+    costs: dict[uuid.UUID, dict[uuid.UUID, int]] = {}
+    filled, ready = 0, []
+    branches = {(branch.municipality_id, branch.id): branch
+                for branch in session.scalars(select(Branch))}
+    # Taken copies and holds are struck from the lists above: nothing read below needs
+    # this transaction's changes flushed first.
+    with session.no_autoflush:
+        for item in free:
+            hold = first_in_line(session, item, queues[item.record_id], at=at)
+            if hold is None:
+                continue
+            to = hold.pickup_municipality_id
+            if to not in costs:
+                costs[to] = _travel_costs(session, to)
+            best = _best_of(session, hold, copies[item.record_id], costs[to])
+            if best is None:
+                continue
+            queues[item.record_id] = [(each, patron) for each, patron in queues[item.record_id]
+                                      if each is not hold]
+            copies[item.record_id].remove(best)
+            filled += 1
+            pickup = branches[(hold.pickup_municipality_id, hold.pickup_branch_id)]
+            if _catch(session, hold, best, pickup, at):
+                ready.append(hold)
+    session.flush()
+    for hold in ready:
+        _tell_patron(session, hold, at)
+    return filled
 
 
 def _first_still(session: Session, model: type[T], candidates: list[T], status: str) -> T | None:
@@ -303,7 +357,36 @@ def _travel_costs(session: Session, to_municipality: uuid.UUID) -> dict[uuid.UUI
 def _may_hold(session: Session, item: Item, hold: Hold) -> bool:
     patron = session.get(Patron, (hold.municipality_id, hold.patron_id))
     assert patron is not None
+    return _lends_to(session, item, patron)
+
+
+def _lends_to(session: Session, item: Item, patron: Patron) -> bool:
+    """Whether the copy's owner lets ``patron`` reserve it."""
     return rule_for(session, item.municipality_id, patron.category, item.media_type).holdable
+
+
+def _patron_of_hold() -> ColumnElement[bool]:
+    return (Patron.municipality_id == Hold.municipality_id) & (Patron.id == Hold.patron_id)
+
+
+def _waiting(session: Session, record_id: uuid.UUID) -> list[tuple[Hold, Patron]]:
+    """The title's waiting holds with their patrons, in the order placed."""
+    return _waiting_for(session, [record_id])[record_id]
+
+
+def _waiting_for(session: Session, record_ids: Iterable[uuid.UUID]
+                 ) -> dict[uuid.UUID, list[tuple[Hold, Patron]]]:
+    """Per title, its waiting holds with their patrons, in the order placed."""
+    ids = sorted(set(record_ids))
+    found: dict[uuid.UUID, list[tuple[Hold, Patron]]] = {record_id: [] for record_id in ids}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Hold, Patron).join(Patron, _patron_of_hold())
+            .where(Hold.record_id.in_(ids[start:start + _CHUNK]), Hold.status == "waiting")
+            .order_by(Hold.placed_at, Hold.id))
+        for hold, patron in rows:
+            found[hold.record_id].append((hold, patron))
+    return found
 
 
 def _holdable_copies(session: Session, record_id: uuid.UUID, patron: Patron) -> list[Item]:
@@ -348,18 +431,19 @@ def _estimate(session: Session, hold: Hold, position: int, copies: list[Item]) -
 
 
 def _stuck_in_transit(session: Session, at: datetime,
-                      record_ids: list[uuid.UUID] | None) -> list[Hold]:
-    query = select(Hold).where(Hold.status == "in_transit")
+                      record_ids: list[uuid.UUID] | None) -> list[tuple[Hold, Item]]:
+    """Holds in transit whose copies have been on their way longer than their owners'
+    alert days, with those copies."""
+    query = select(Hold, Item).join(Item, (Item.municipality_id == Hold.item_municipality_id)
+                                    & (Item.id == Hold.item_id)).where(
+        Hold.status == "in_transit", Item.status == "in_transit")
     if record_ids is not None:
         query = query.where(Hold.record_id.in_(record_ids))
     stuck = []
-    for hold in session.scalars(query).all():
-        item = _item_of(session, hold)
-        if item is None or item.status != "in_transit":
-            continue
+    for hold, item in session.execute(query).all():
         alert = item_rule(session, item).transit_alert_days
         if at - item.status_changed_at > timedelta(days=alert):
-            stuck.append(hold)
+            stuck.append((hold, item))
     return stuck
 
 
@@ -367,6 +451,23 @@ def _item_of(session: Session, hold: Hold) -> Item | None:
     if hold.item_id is None or hold.item_municipality_id is None:
         return None
     return session.get(Item, (hold.item_municipality_id, hold.item_id))
+
+
+def _catch(session: Session, hold: Hold, item: Item, pickup: Branch, at: datetime) -> bool:
+    """Set ``item`` aside for ``hold`` (unflushed); whether it is at ``pickup`` already."""
+    at_pickup = (item.location_municipality_id, item.location_branch_id) == (
+        pickup.municipality_id, pickup.id)
+    shelf_days = item_rule(session, item).hold_shelf_days
+    # The hold's status and its copy change together: the database checks they agree.
+    with session.no_autoflush:
+        hold.item_municipality_id, hold.item_id, hold.captured_at = (item.municipality_id,
+                                                                     item.id, at)
+        if at_pickup:
+            _ready(hold, item, at, shelf_days)
+        else:
+            hold.status = "in_transit"
+            send_to(item, pickup, at)
+    return at_pickup
 
 
 def _tell_patron(session: Session, hold: Hold, at: datetime) -> None:

@@ -11,12 +11,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import Row, event, select
 from sqlalchemy.orm import Session
 
-from library_loans.models import ANY, CirculationRule, Item
+from library_loans.models import ANY, PATRON_CATEGORIES, CirculationRule, Item
 
 LIBRARY_TIME = ZoneInfo("Europe/Stockholm")
 
@@ -48,11 +49,6 @@ class Rule:
     hold_shelf_days: int = 7
     transit_alert_days: int = 5
 
-    @classmethod
-    def of(cls, stored: CirculationRule) -> Rule:
-        """The rule a stored row says."""
-        return cls(**{name: getattr(stored, name) for name in cls.__dataclass_fields__})
-
 
 DEFAULT_RULE = Rule()
 
@@ -67,7 +63,9 @@ def rule_for(session: Session, municipality_id: uuid.UUID, patron_category: str,
     known: dict[tuple[uuid.UUID, str, str], Rule] = session.info.setdefault(_RULES, {})
     key = (municipality_id, patron_category, media_type)
     if key not in known:
-        known[key] = _look_up(session, municipality_id, patron_category, media_type)
+        # One look-up answers every patron category: a desk needs the borrower's rule and
+        # the one for every category (the copy's own) of the same owner and media type.
+        known.update(_look_up(session, municipality_id, patron_category, media_type))
     return known[key]
 
 
@@ -109,21 +107,25 @@ def age_on(birth_date: date | None, day: date) -> int | None:
 
 
 def _look_up(session: Session, municipality_id: uuid.UUID, patron_category: str,
-             media_type: str) -> Rule:
-    rows = session.scalars(
-        select(CirculationRule).where(
+             media_type: str) -> dict[tuple[uuid.UUID, str, str], Rule]:
+    """The owner's rules for ``media_type``, for ``patron_category`` and every other."""
+    fields = [getattr(CirculationRule, name) for name in Rule.__dataclass_fields__]
+    rows = session.execute(
+        select(CirculationRule.patron_category, CirculationRule.media_type, *fields).where(
             CirculationRule.municipality_id == municipality_id,
-            CirculationRule.patron_category.in_((patron_category, ANY)),
             CirculationRule.media_type.in_((media_type, ANY)),
         )
     ).all()
-    if not rows:
-        return DEFAULT_RULE
+    found = {}
+    for category in {*PATRON_CATEGORIES, ANY, patron_category}:
+        matching = [row for row in rows if row.patron_category in (category, ANY)]
+        found[(municipality_id, category, media_type)] = (
+            Rule(*max(matching, key=_specificity)[2:]) if matching else DEFAULT_RULE)
+    return found
 
-    def specificity(rule: CirculationRule) -> tuple[bool, bool]:
-        return rule.media_type != ANY, rule.patron_category != ANY
 
-    return Rule.of(max(rows, key=specificity))
+def _specificity(rule: Row[Any]) -> tuple[bool, bool]:
+    return rule.media_type != ANY, rule.patron_category != ANY
 
 
 def _forget_at_transaction_end(session: Session, *_args: object) -> None:

@@ -11,7 +11,10 @@ It is kept true where copies change:
 
 - a copy changed through the ORM (check-out, check-in, transit, a status set at the desk)
   marks its record at flush, and the record's places are worked out again from its copies
-  in the same transaction (:func:`_refresh_after_flush`);
+  in the same transaction (:func:`_refresh_after_flush`), or, when the copy went neither on
+  nor off a shelf (taken back to be sent on, caught for a hold), the record's row is
+  written again as it is: its places cannot have changed, but every change to a record's
+  copies writes its row;
 - :func:`library_loans.search.index.reindex` works them out for the records it indexes
   (a catalogue import adds its copies as plain rows and reindexes their records).
 
@@ -30,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, event, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import History
 
 from library_loans.access import public_catalogue
 from library_loans.models import Item
@@ -68,31 +72,53 @@ def contains(slug: str) -> str:
     return f"%,{slug},%"
 
 
-def refresh_places(session: Session, record_ids: Iterable[uuid.UUID]) -> None:
-    """Work the records' places out again from their copies and store them in the index."""
+def refresh_places(session: Session, record_ids: Iterable[uuid.UUID], *,
+                   unmoved: Iterable[uuid.UUID] = ()) -> None:
+    """Work the records' places out again from their copies and store them in the index.
+
+    ``unmoved``: records whose copies changed without going on or off a shelf. Their places
+    cannot have changed, so they are not worked out again, but their rows are written as
+    they are all the same: writing a row stamps it as having changed copies, which is how
+    the resident search index learns to read them again (see migration
+    ``library_loans_0006``).
+    """
     from library_loans.search.index import listing_table
 
-    ids = sorted(set(record_ids))
-    if not ids:
+    ids = set(record_ids)
+    every = sorted(ids | set(unmoved))
+    if not every:
         return
     listing = listing_table(session)
-    if session.get_bind().dialect.name == "postgresql":
+    # The index rows are no tenant's: read and written on the connection, past the ORM.
+    connection = session.connection()
+    if not ids and len(every) == 1:
+        # A check-in sending one copy on: one row written as it is, with nothing to work
+        # out and no other row to be taken in order before it.
+        connection.execute(update(listing).where(listing.c.record_id == every[0])
+                           .values(places=listing.c.places))
+        return
+    stored = select(listing.c.record_id, listing.c.places).where(listing.c.record_id.in_(every))
+    if connection.dialect.name == "postgresql":
         # One record's row at a time, in id order, so that two desks never wait on each
         # other the other way round (SQLite's writer holds the whole database already).
-        session.execute(select(listing.c.record_id).where(listing.c.record_id.in_(ids))
-                        .order_by(listing.c.record_id).with_for_update())
-    places = places_of(session, ids)
-    session.execute(
-        update(listing).where(listing.c.record_id == bindparam("changed_record"))
-        .values(places=bindparam("new_places")),
-        [{"changed_record": record_id, "new_places": places.get(record_id, "")}
-         for record_id in ids],
-    )
+        stored = stored.order_by(listing.c.record_id).with_for_update()
+    places = dict(connection.execute(stored).all())
+    if ids:
+        worked_out = places_of(session, ids)
+        places.update((record_id, worked_out.get(record_id, "")) for record_id in ids)
+    rows = [{"changed_record": record_id, "new_places": places[record_id]}
+            for record_id in every if record_id in places]
+    if rows:  # none when the records are not indexed (yet)
+        connection.execute(
+            update(listing).where(listing.c.record_id == bindparam("changed_record"))
+            .values(places=bindparam("new_places")), rows)
 
 
-def _changed_records(session: Session) -> set[uuid.UUID]:
-    """The records whose copies this flush adds, removes or moves on or off a shelf."""
+def _changed_records(session: Session) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """The records whose copies this flush adds, removes, or puts on or takes off a shelf;
+    and those whose copies it moves otherwise (between branches, on loan, in transit)."""
     records: set[uuid.UUID] = set()
+    unmoved: set[uuid.UUID] = set()
     for obj in session.new:
         if isinstance(obj, Item) and obj.record_id is not None:
             records.add(obj.record_id)
@@ -103,20 +129,41 @@ def _changed_records(session: Session) -> set[uuid.UUID]:
         if not isinstance(obj, Item):
             continue
         state: Any = inspect(obj)
-        histories = [state.attrs[name].history for name in _WATCHED]
-        if any(history.has_changes() for history in histories):
+        status, location, record = (state.attrs[name].history for name in _WATCHED)
+        if record.has_changes():
             records.add(obj.record_id)
-            records.update(value for value in histories[2].deleted if value is not None)
-    return records
+            records.update(value for value in record.deleted if value is not None)
+        elif _shelf(status, location, before=True) != _shelf(status, location, before=False):
+            records.add(obj.record_id)
+        elif status.has_changes() or location.has_changes() or \
+                state.attrs["location_branch_id"].history.has_changes():
+            # The copies per branch the catalogue shows changed: the row is stamped.
+            unmoved.add(obj.record_id)
+    return records, unmoved - records
+
+
+def _shelf(status: History, location: History, *, before: bool) -> object:
+    """The municipality whose shelf the copy was on before the flush (or is on after it),
+    None when on none, or a marker unlike any other when the history does not tell."""
+    values = []
+    for history in (status, location):
+        if history.has_changes():
+            found = history.deleted if before else history.added
+        else:
+            found = history.unchanged
+        if not found:
+            return object()
+        values.append(found[0])
+    return values[1] if values[0] == "available" else None
 
 
 def _refresh_after_flush(session: Session, _context: object) -> None:
     # In after_flush the session still lists what the flush wrote as new, dirty and deleted.
     if not (session.new or session.dirty or session.deleted):
         return
-    records = _changed_records(session)
-    if records:
-        refresh_places(session, records)
+    records, unmoved = _changed_records(session)
+    if records or unmoved:
+        refresh_places(session, records, unmoved=unmoved)
 
 
 event.listen(TenantSession, "after_flush", _refresh_after_flush)

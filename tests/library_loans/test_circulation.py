@@ -146,3 +146,30 @@ def test_a_card_and_pin_find_the_patron_and_a_wrong_pin_does_not(consortium, que
     assert card_holder(queues, "20000001", "1234").name == "Vilma Vindeln"
     assert card_holder(queues, "20000001", "9999") is None
     assert card_holder(queues, "99999999", "1234") is None
+
+
+def test_lending_and_returning_cost_a_few_statements_whatever_waits(consortium, queues,
+                                                                    count_queries):
+    # Both copies are lent, three patrons wait; the returned copy is caught for the first.
+    ulla = find_patron(queues, "10000001")
+    checkout(queues, "V0001", ulla, consortium.branches["VINDELN-HB"], at=MONDAY)
+    with count_queries() as lending:
+        checkout(queues, "U0001", ulla, consortium.branches["UMEA-STADS"], at=MONDAY)
+    for card, code in (("30000001", "VANNAS-HB"), ("20000001", "VINDELN-HB"),
+                       ("10000002", "UMEA-HOLMSUND")):
+        place_hold(queues, find_patron(queues, card), consortium.records["bröder"],
+                   consortium.branches[code], at=MONDAY)
+    queues.commit()
+    with count_queries() as returning:
+        back = checkin(queues, "U0001", consortium.branches["UMEA-STADS"],
+                       at=MONDAY + timedelta(days=1))
+    assert back.action == "transit" and back.hold.pickup_branch_id == (
+        consortium.branches["VANNAS-HB"].id)
+    # The copy, the patron's standing, the rules, the changes, the places.
+    assert len(lending) <= 8, "\n".join(statement[:60] for statement in lending)
+    # (SQLite's BEGIN,) the copy, its loan and borrower, its holds and queue, the rules, the
+    # first in line locked, the pickup branch, the changes, the record's index row, the
+    # statistics: none per hold waiting, and the places are not worked out again (the copy
+    # goes from a loan into transit, on no shelf either way).
+    assert len(returning) <= 13, "\n".join(statement[:60] for statement in returning)
+    assert not [statement for statement in returning if "municipalities.slug" in statement]

@@ -233,3 +233,27 @@ def test_one_copy_returned_for_two_waiting_patrons_fills_only_the_first(consorti
         holds = session.scalars(select(Hold).order_by(Hold.placed_at)).all()
         assert [hold.status != "waiting" for hold in holds] == [True, True]
         assert len({hold.item_id for hold in holds}) == 2
+
+
+def test_retargeting_gives_new_copies_to_the_first_in_line_each_the_nearest(consortium,
+                                                                          queues):
+    _lend_all(consortium, queues)
+    record = consortium.records["bröder"]
+    waiting = [place_hold(queues, find_patron(queues, card), record,
+                          consortium.branches[code], at=MONDAY + timedelta(minutes=n))
+               for n, (card, code) in enumerate((("30000001", "VANNAS-HB"),
+                                                 ("20000001", "VINDELN-HB"),
+                                                 ("10000002", "UMEA-HOLMSUND")))]
+    # Two copies arrive with an import, caught by no hold until the worker retargets.
+    from_umea = add_item(queues, record, consortium.branches["UMEA-HOLMSUND"], "U0002")
+    from_vindeln = add_item(queues, record, consortium.branches["VINDELN-HB"], "V0002")
+    assert retarget(queues, at=MONDAY + timedelta(days=1)) == 2
+    first, second, third = waiting
+    # Valle (first) gets the one nearer Vännäs; Vilma's copy is on her pickup's shelf.
+    assert (first.status, first.item_id) == ("in_transit", from_umea.id)
+    assert from_umea.status == "in_transit"
+    assert from_umea.transit_branch_id == consortium.branches["VANNAS-HB"].id
+    assert (second.status, second.item_id) == ("ready", from_vindeln.id)
+    assert from_vindeln.status == "on_hold_shelf"
+    assert third.status == "waiting"
+    assert retarget(queues, at=MONDAY + timedelta(days=1)) == 0

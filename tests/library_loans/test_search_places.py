@@ -122,3 +122,29 @@ def test_two_desks_returning_copies_of_one_title_at_once_both_show(consortium):
                 checkout(session, barcode, ulla, consortium.branches["UMEA-STADS"], at=MONDAY)
             session.commit()
         assert _places(consortium) == ""
+
+
+def test_a_copy_sent_on_writes_its_row_without_working_the_places_out(consortium,
+                                                                     count_queries):
+    _indexed(consortium)
+    with consortium.session() as session, hold_queues(session):
+        ulla = find_patron(session, "10000001")
+        checkout(session, "U0001", ulla, consortium.branches["UMEA-STADS"], at=MONDAY)
+        session.commit()
+    assert _places(consortium) == ",vindeln,"
+    with consortium.session() as session, hold_queues(session), count_queries() as sent:
+        # Returned in Vännäs, the copy is on its way home: from a loan into transit, on no
+        # shelf either way. Its row is written all the same (every change to a record's
+        # copies is), as it was.
+        checkin(session, "U0001", consortium.branches["VANNAS-HB"],
+                at=MONDAY + timedelta(days=1))
+        session.commit()
+    written = [statement for statement in sent if "library_record_search" in statement]
+    assert [statement.split()[0] for statement in written][-1] == "UPDATE"
+    assert not [statement for statement in sent if "municipalities.slug" in statement]
+    assert _places(consortium) == ",vindeln,"
+    with consortium.session() as session, hold_queues(session):
+        checkin(session, "U0001", consortium.branches["UMEA-STADS"],
+                at=MONDAY + timedelta(days=2))
+        session.commit()
+    assert _places(consortium) == ",umea,vindeln,"
