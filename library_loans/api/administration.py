@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from library_loans.access import SERVICE, administering
+from library_loans.access import SERVICE, administering, hold_queues
 from library_loans.models import BibRecord, Branch, CirculationRule, Item, Patron
 from library_loans.operations.administration import (
     add_item,
@@ -32,6 +32,7 @@ from library_loans.operations.administration import (
     set_travel_costs_from,
     travel_costs_from,
 )
+from library_loans.operations.holds import retarget
 from library_loans.operations.rules import Refusal
 from library_loans.schemas.administration import (
     AdminBranchChangeSchema,
@@ -152,7 +153,13 @@ def change_item_route(payload: dict[str, Any], item_id: uuid.UUID) -> dict[str, 
         item = _own(session, Item, item_id, "copy")
         home_branch_id = payload.pop("home_branch_id", None)
         home = _own_branch(session, home_branch_id, "home_branch_id") if home_branch_id else None
+        was = item.status
         change_item(session, item, home_branch=home, **payload)
+        if item.status == "available" and was != "available":
+            # A copy found again serves the title's queue now, not at the hourly retarget:
+            # the queue spans the consortium, as when a copy is checked in.
+            with hold_queues(session):
+                retarget(session, record_ids=[item.record_id])
         return _items_json(session, [item], slug)[0]
 
 

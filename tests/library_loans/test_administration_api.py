@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from library_loans.models import Loan
 from services.tenancy import TenantScope, tenant_scope
@@ -232,3 +233,33 @@ def test_no_desk_or_administration_route_lets_one_municipality_reach_anothers(
                                actor_factories=SERVICE_ACTORS, crossings=SERVICE_CROSSINGS)
     violations = [v for v in harness.run() if v.url.startswith(_MINE)]
     assert violations == [], "\n".join(map(str, violations))
+
+
+def test_a_copy_found_again_serves_the_waiting_hold_at_once(client, consortium, staff, queues):
+    from library_loans.access import hold_queues
+    from library_loans.models import Hold, Item
+    from library_loans.operations.circulation import find_patron
+    from library_loans.operations.holds import place_hold
+
+    umea_copy = consortium.items["umea-1"].id
+    vindeln_copy = consortium.items["vindeln-1"].id
+    queues.scalar(select(Item).where(Item.id == umea_copy)).status = "missing"
+    # The Vindeln copy goes to a Vindeln patron; Urban in Umeå waits for the title.
+    vilma, urban = find_patron(queues, "20000001"), find_patron(queues, "10000002")
+    record = consortium.records["bröder"]
+    assert place_hold(queues, vilma, record, consortium.branches["VINDELN-HB"]).item_id \
+        == vindeln_copy
+    waiting = place_hold(queues, urban, record, consortium.branches["UMEA-STADS"])
+    assert waiting.status == "waiting"
+    hold_id = waiting.id
+    queues.commit()
+
+    found = client.patch(f"{API}/items/{umea_copy}", headers=staff["umea"].headers,
+                         json={"status": "available"})
+
+    assert found.status_code == 200, found.json
+    assert found.json["status"] == "on_hold_shelf"
+    queues.expire_all()  # the session keeps what it loaded past its commit
+    with hold_queues(queues):
+        hold = queues.scalar(select(Hold).where(Hold.id == hold_id))
+        assert hold.status == "ready" and hold.item_id == umea_copy
