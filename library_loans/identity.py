@@ -22,11 +22,11 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Response, after_this_request, current_app, g, has_request_context, request
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from library_loans.access import SERVICE
@@ -170,6 +170,19 @@ def end_patron_session(session: Session) -> None:
         return response
 
     g.samverkan_patron = None
+
+
+def purge_ended_patron_sessions(session: Session, at: datetime | None = None) -> int:
+    """Delete every patron session that expired or was logged out before ``at`` (now).
+
+    An ended session opens nothing, and a row saying when a patron was logged in is
+    nothing the library needs to keep. The worker runs this every night.
+    """
+    moment = at or clock.now()
+    with patron_sessions(session):
+        result = session.execute(delete(PatronSession).where(
+            or_(PatronSession.expires_at <= moment, PatronSession.revoked_at <= moment)))
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 def secret_digest(secret: str) -> str:

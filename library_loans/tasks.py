@@ -24,6 +24,7 @@ from celery import Task
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from library_loans import identity
 from library_loans.access import hold_queues
 from library_loans.models import CatalogueImport
 from library_loans.operations import notices
@@ -40,7 +41,7 @@ from library_loans.operations.catalogue import (
 )
 from library_loans.operations.holds import expire_uncollected, retarget
 from library_loans.operations.rules import Refusal
-from library_loans.search.index import reindex
+from library_loans.search.index import index_fields
 from services import clock
 from services.infra.mail import mailer_for
 from services.infra.sms import sms_gateway_for
@@ -67,7 +68,7 @@ def import_catalogue(task: Task, import_id: str) -> dict[str, Any]:
         content = read_import_file(blob_store_for(settings_of(task.app)), run)
         summary = import_marc(session, io.BytesIO(content), municipality_id=run.municipality_id,
                               layout=run.holdings_layout, progress=commit_batch,
-                              on_records=reindex)
+                              on_described=index_fields)
     except Refusal as error:
         fail_import(run, error.message)
         return _outcome(run)
@@ -171,3 +172,12 @@ def _outcome(run: CatalogueImport) -> dict[str, Any]:
     return {"import_id": str(run.id), "status": run.status, "processed": run.processed,
             "added": run.added, "updated": run.updated, "rejected": run.rejected,
             "items_added": run.items_added}
+
+
+@service_task(idempotent=True)
+def purge_ended_patron_sessions(task: Task) -> int:
+    """Delete patron sessions that expired or were logged out; how many."""
+    session = task.session
+    purged = identity.purge_ended_patron_sessions(session)
+    session.commit()
+    return purged

@@ -102,6 +102,10 @@ def configure(settings: Settings) -> Celery:
                 "task": "library_loans.tasks.queue_loan_notices",
                 "schedule": crontab(minute=0, hour=8),
             },
+            "library-purge-ended-patron-sessions": {
+                "task": "library_loans.tasks.purge_ended_patron_sessions",
+                "schedule": crontab(minute=27, hour=3),
+            },
         },
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         samverkan_settings=settings,

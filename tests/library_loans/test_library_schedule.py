@@ -228,5 +228,5 @@ def test_beat_runs_every_library_job(celery_app):
     scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
 
     jobs = {tasks.queue_hold_ready_notices, tasks.queue_loan_notices, tasks.retarget_holds,
-            tasks.expire_uncollected_holds}
+            tasks.expire_uncollected_holds, tasks.purge_ended_patron_sessions}
     assert {job.name for job in jobs} <= scheduled
