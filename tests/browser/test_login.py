@@ -18,7 +18,7 @@ def test_a_wrong_password_is_announced_keeps_the_username_and_links_to_the_field
     make_staff("anna", "umea", ("librarian", "umea"))
     page = browser_page.page
     browser_page.open("/library/")
-    page.get_by_role("banner").get_by_role("link", name="Logga in").click()
+    page.get_by_role("banner").get_by_role("link", name="Inloggning för personal").click()
     expect(page).to_have_url(re.compile(r"/login\?next=%2Flibrary%2F$"))
 
     page.get_by_label("Användarnamn").fill("anna")
@@ -49,7 +49,7 @@ def test_the_right_password_returns_to_the_page_you_came_from_and_logging_out_en
     page = browser_page.page
     banner = page.get_by_role("banner")
     browser_page.open("/library/")
-    banner.get_by_role("link", name="Logga in").click()
+    banner.get_by_role("link", name="Inloggning för personal").click()
     page.get_by_label("Användarnamn").fill("anna")
     page.get_by_label("Lösenord").fill("not the password")
     page.get_by_role("button", name="Logga in").click()
@@ -60,7 +60,7 @@ def test_the_right_password_returns_to_the_page_you_came_from_and_logging_out_en
 
     expect(page).to_have_url(browser_page.base_url + "/library/")
     expect(banner).to_contain_text("Inloggad som anna")
-    expect(banner.get_by_role("link", name="Logga in")).to_have_count(0)
+    expect(banner.get_by_role("link", name="Inloggning för personal")).to_have_count(0)
     assert page.request.get(browser_page.base_url + "/api/me").json()["username"] == "anna"
 
     banner.get_by_role("button", name="Logga ut").click()

@@ -286,3 +286,12 @@ def test_language_names_follow_the_page_language(client, shelves):
 
     assert '<html lang="en">' in text
     assert "Swedish <span class=\"facet__count\">(3)</span>" in text
+
+
+@pytest.mark.parametrize("path", ["/library/", "/library/talking-books", "/library/login"])
+def test_the_library_pages_offer_staff_their_login_by_that_name(client, path):
+    raw = client.get(path).get_data(as_text=True)
+    banner = raw[raw.index('<header class="site-header">'):raw.index("</header>")]
+
+    assert "Inloggning för personal" in banner
+    assert ">Logga in<" not in banner, "a patron would take the staff login for their own"
