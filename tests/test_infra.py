@@ -16,7 +16,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -43,6 +43,7 @@ from services.infra.storage import (
     S3BlobStore,
     blob_store_for,
 )
+from tests.support.smtp import Inbox
 from worker.base import IO_ERRORS
 
 SENDER = "Samverkan <noreply@samverkan.local>"
@@ -161,26 +162,6 @@ def test_a_header_smuggling_a_second_header_is_refused(changes, field_at_fault):
 
 
 # --- mail through SMTP -----------------------------------------------------------------
-
-
-@dataclass
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives and refuses some recipients."""
-
-    envelopes: list[Any] = field(default_factory=list)
-    refusals: dict[str, str] = field(default_factory=dict)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        """Refuse the addresses in ``refusals`` with their answer, accept the rest."""
-        if address in self.refusals:
-            return self.refusals[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        """Keep the message."""
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
 
 
 @dataclass
