@@ -20,7 +20,7 @@ from library_loans.access import SERVICE
 from library_loans.marc import write_marcxml
 from library_loans.models import BibRecord
 from library_loans.schemas.records import RecordPageSchema, RecordQuerySchema, RecordSchema
-from library_loans.search.answers import search_json
+from library_loans.search.answers import record_head, search_json
 from library_loans.search.index import isbns_of
 from library_loans.search.query import Availability, availability_of, search_records
 from services.context import db_session
@@ -101,20 +101,5 @@ def _require_library_municipality(session: Session, slug: str) -> None:
 
 def _record_json(record: BibRecord, availability: list[Availability], isbns: list[str]
                  ) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "title": record.title,
-        "author": record.author,
-        "contributors": record.contributors,
-        "isbn": isbns[0] if isbns else None,
-        "isbns": isbns,
-        "publisher": record.publisher,
-        "year": record.year,
-        "language": record.language,
-        "subjects": record.subjects,
-        "series": record.series,
-        "media_type": record.media_type,
-        "audience": record.audience,
-        "talking_book": record.talking_book,
-        "availability": [asdict(copies) for copies in availability],
-    }
+    return {**record_head(record, isbns),
+            "availability": [asdict(copies) for copies in availability]}

@@ -148,29 +148,34 @@ def import_marc(
     summary = ImportSummary()
     # What the process holds already (mappers, the analysis caches) is long-lived: keep the
     # cyclic garbage collector from walking it on each of the many full collections a
-    # batch's allocations set off (a fifth of an import's time at 30,000 records).
+    # batch's allocations set off (a fifth of an import's time at 30,000 records), for as
+    # long as the import runs.
     gc.collect()
     gc.freeze()
-    with contextlib.closing(_read_batches(source, mapping, batch_size)) as batches:
-        for batch in batches:
-            summary.processed += batch.read
-            summary.rejected += batch.rejected
-            for problem in batch.problems:
-                summary.report(*problem)
-            written = _BatchImport(session, municipality_id, branches, mapping, summary)
-            changed = written.run(batch.records)
-            session.flush()
-            # The index looks the batch's records and copies up by hundreds of ids at once.
-            with _planned_for_these_values(session):
-                if on_records is not None and changed:
-                    on_records(session, changed)
-                if on_described is not None and changed:
-                    on_described(session, written.fields())
-                # Copies added to or changed on a title the file left as it was: where the
-                # title is on a shelf (its index row's places) is worked out again.
-                refresh_places(session, written.copies_of_unchanged_records())
-            if progress is not None:
-                progress(summary)
+    try:
+        with contextlib.closing(_read_batches(source, mapping, batch_size)) as batches:
+            for batch in batches:
+                summary.processed += batch.read
+                summary.rejected += batch.rejected
+                for problem in batch.problems:
+                    summary.report(*problem)
+                written = _BatchImport(session, municipality_id, branches, mapping, summary)
+                changed = written.run(batch.records)
+                session.flush()
+                # The index looks the batch's records and copies up by hundreds of ids at once.
+                with _planned_for_these_values(session):
+                    if on_records is not None and changed:
+                        on_records(session, changed)
+                    if on_described is not None and changed:
+                        on_described(session, written.fields())
+                    # Copies added to or changed on a title the file left as it was: where the
+                    # title is on a shelf (its index row's places) is worked out again.
+                    refresh_places(session, written.copies_of_unchanged_records())
+                if progress is not None:
+                    progress(summary)
+    finally:
+        # The worker lives on after the import: what it held may be garbage later.
+        gc.unfreeze()
     return summary
 
 

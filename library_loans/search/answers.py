@@ -95,6 +95,19 @@ def _ranked(index: ResidentIndex, query: dict[str, Any]) -> _Kept:
                           for _record_id, score in ranked.page]
 
 
+def record_head(record: Any, isbns: list[str]) -> dict[str, Any]:
+    """A record as the API shows it, without its copies: a :class:`BibRecord` or a row of
+    its columns."""
+    return {
+        "id": str(record.id), "title": record.title, "author": record.author,
+        "contributors": record.contributors, "isbn": isbns[0] if isbns else None,
+        "isbns": isbns, "publisher": record.publisher, "year": record.year,
+        "language": record.language, "subjects": record.subjects, "series": record.series,
+        "media_type": record.media_type, "audience": record.audience,
+        "talking_book": record.talking_book,
+    }
+
+
 class _Answers:
     """One resident index's kept rankings, records and copies (by the records' ordinals)."""
 
@@ -125,14 +138,7 @@ class _Answers:
         if missing:
             isbns = isbns_of(session, list(missing))
             for row in session.execute(_RECORDS, {"ids": list(missing)}):
-                numbers = isbns.get(row.id, [])
-                kept[missing[row.id]] = orjson.dumps({
-                    "id": str(row.id), "title": row.title, "author": row.author,
-                    "contributors": row.contributors, "isbn": numbers[0] if numbers else None,
-                    "isbns": numbers, "publisher": row.publisher, "year": row.year,
-                    "language": row.language, "subjects": row.subjects, "series": row.series,
-                    "media_type": row.media_type, "audience": row.audience,
-                    "talking_book": row.talking_book})
+                kept[missing[row.id]] = orjson.dumps(record_head(row, isbns.get(row.id, [])))
         return {ordinal: kept[ordinal] for ordinal in ranked.ordinals if ordinal in kept}
 
     def copies(self, session: Session, ranked: Ranked, version: int) -> dict[int, bytes]:

@@ -46,6 +46,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     ForeignKey,
     Integer,
     String,
@@ -526,9 +527,11 @@ def _coded_lexeme(column: str, token: str) -> str:
 _ENGINES: dict[str, Engine] = {"sqlite": _Fts5(), "postgresql": _TsVector()}
 
 
-def listing_table(session: Session) -> Table:
-    """The table of what a result list is ordered and counted by, for the session's database."""
-    return SQLITE_KEYS if session.get_bind().dialect.name == "sqlite" else RECORD_SEARCH
+def listing_table(bind: Session | Connection) -> Table:
+    """The table of what a result list is ordered and counted by, for the database a session
+    or a connection reads."""
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    return SQLITE_KEYS if dialect.name == "sqlite" else RECORD_SEARCH
 
 
 def _quoted(token: str, quote: str = '"') -> str:

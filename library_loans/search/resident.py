@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import (
@@ -61,6 +61,9 @@ from library_loans.models import BibRecord, Item, RecordIsbn
 from services import readcache
 from services.db import READ_ONLY, Base
 from services.ids import uuid7
+
+if TYPE_CHECKING:  # the index imports this module as it loads
+    from library_loans.search.index import Tiers
 
 REVISION_TABLE = Table(
     "library_catalogue_revision",
@@ -114,10 +117,6 @@ class Ranked:
     facets: dict[str, Counter[str]]
     ordinals: list[int]
     """The page's records' ordinals in the index that ranked them."""
-
-
-Tokens = dict[str, list[str]]
-Tiers = list[tuple[float, Tokens]]
 
 
 @dataclass
@@ -395,14 +394,10 @@ def _current_mark(connection: Connection) -> tuple[int, tuple[int, ...]]:
     if connection.dialect.name == "postgresql":
         row = connection.execute(text(_SNAPSHOT)).one()
         return int(row.xmax), tuple(int(xid) for xid in row.running)
-    keys = listing_table_for(connection)
+    from library_loans.search.index import listing_table
+
+    keys = listing_table(connection)
     return int(connection.scalar(select(func.coalesce(func.max(keys.c.copies_changed), 0)))), ()
-
-
-def listing_table_for(connection: Connection) -> Table:
-    from library_loans.search.index import RECORD_SEARCH, SQLITE_KEYS
-
-    return SQLITE_KEYS if connection.dialect.name == "sqlite" else RECORD_SEARCH
 
 
 def _index_rows(connection: Connection) -> Iterator[tuple[Any, ...]]:
@@ -501,7 +496,9 @@ class _Builder:
 
 def _probe(session: Session, index: ResidentIndex) -> bool:
     """Read the rows stamped since the index last looked, and store their places."""
-    table = listing_table_for(session.connection())
+    from library_loans.search.index import listing_table
+
+    table = listing_table(session)
     since, running = index.mark
     if session.get_bind().dialect.name == "postgresql":
         # One statement, one snapshot: what it did not see is what the next look reads.
