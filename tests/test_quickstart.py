@@ -90,5 +90,8 @@ def test_samverkan_run_serves_everything_with_a_real_worker_and_beat(tmp_path: P
             process.wait()
     log.seek(0)
     assert "Traceback" not in log.read()
-    alive = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, check=False)
-    assert alive.stdout == b"", "worker and beat stop with the web process"
+    # The worker and beat are told by the web process as it ends; they may take a moment
+    # longer than it to finish their own shutdown.
+    wait_until(lambda: subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True,
+                                      check=False).stdout == b"", 30,
+               "worker and beat to stop with the web process")
