@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.test import Client
 
 SERVICE_PREFIXES = ["", "/switchboard", "/library", "/refugee-reception", "/procurement"]
 
@@ -49,3 +50,16 @@ def test_listing_municipalities_costs_the_same_few_queries_however_many_there_ar
         # token + user + grants + principal's municipality, then the list and its two
         # eager loads: no query per municipality.
         assert len(counted) <= 7, counted
+
+
+def test_readiness_names_an_unreachable_broker_and_answers_503(migrated):
+    from services.platform import create_app
+
+    nobody_listens = migrated.with_overrides(broker_url="redis://127.0.0.1:1/0")
+    client = Client(create_app(nobody_listens))
+    reply = client.get("/readyz")
+    assert reply.status_code == 503
+    assert reply.json["status"] == "unavailable"
+    assert reply.json["checks"]["database"]["ok"]
+    assert reply.json["checks"]["broker"]["ok"] is False
+    assert reply.json["checks"]["broker"]["error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -163,6 +164,26 @@ def test_login_attempts_are_rate_limited(migrated, make_staff):
     assert [r.status_code for r in replies] == [401, 401, 401, 429]
     assert replies[-1].json["error"]["code"] == "too_many_requests"
     assert "Retry-After" in replies[-1].headers
+
+
+def test_wrong_passwords_on_the_login_form_are_rate_limited_too(migrated, make_staff):
+    from services.embedded import create_embedded_app
+
+    username = f"lena-{uuid.uuid4().hex[:8]}"  # keys no earlier run has counted
+    make_staff(username, "vindeln", ("caseworker", "vindeln"))
+    browser = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}",
+               "Accept": "text/html"}
+    strict = migrated.with_overrides(login_rate_limit="3 per minute")
+    client = Client(create_embedded_app(strict))
+    page = client.get("/login", headers=browser).get_data(as_text=True)
+    form = {"username": username, "password": "guess", "csrf_token": csrf_from(page)}
+    replies = [client.post("/login", data=form, headers=browser) for _ in range(4)]
+    assert [r.status_code for r in replies] == [401, 401, 401, 429]
+    assert int(replies[-1].headers["Retry-After"]) >= 1
+    assert "För många försök" in replies[-1].get_data(as_text=True)
+    right = client.post("/login", data={**form, "password": PASSWORD}, headers=browser)
+    assert right.status_code == 429  # not even the right password gets through now
+    assert client.get("/api/me").status_code == 401
 
 
 def test_every_response_carries_security_headers_and_a_request_id(client):
