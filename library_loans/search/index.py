@@ -37,7 +37,7 @@ finds every match in one index scan, each row scored as it is read.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -188,6 +188,12 @@ class RecordFields:
     """Every ISBN-13 the record has in the catalogue, in any order."""
     search_rowid: int | None
     """The record's ``search_rowid`` as stored, None if it has none yet (SQLite's index)."""
+    places: str | None = None
+    """Where the record has a copy on a shelf (see :mod:`~library_loans.search.places`), when
+    the caller knows it (an import, of a record it added with its copies); None to work it
+    out from the copies."""
+    new: bool = False
+    """Whether the record was added in this transaction, so it has no index row to replace."""
 
 
 def reindex(session: Session, record_ids: Sequence[uuid.UUID]) -> int:
@@ -225,9 +231,12 @@ def index_fields(session: Session, records: Sequence[RecordFields]) -> int:
         if sqlite:
             # Records without a rowid get theirs in the order reindex numbers them: by id.
             batch.sort(key=lambda record: record.id)
-        places = places_of(session, [record.id for record in batch])
-        rows = [_row(record, sorted(record.isbns), places.get(record.id, "")) for record in batch]
-        _write(session, rows, batch if sqlite else None)
+        places = places_of(session, [record.id for record in batch if record.places is None])
+        rows = [_row(record, sorted(record.isbns),
+                     record.places if record.places is not None else places.get(record.id, ""))
+                for record in batch]
+        _write(session, rows, batch if sqlite else None,
+               fresh={record.id for record in batch if record.new})
     return len(records)
 
 
@@ -298,11 +307,13 @@ def _batches(items: Iterable[_T]) -> Iterator[list[_T]]:
         yield batch
 
 
-def _write(session: Session, rows: list[dict[str, Any]], numbered: Sequence[Any] | None) -> None:
+def _write(session: Session, rows: list[dict[str, Any]], numbered: Sequence[Any] | None,
+           *, fresh: Collection[uuid.UUID] = ()) -> None:
     """Write the rows: on SQLite under the rowids of ``numbered`` (the id and search_rowid
-    of the rows' records, in the rows' order), on PostgreSQL (``numbered`` None) by id."""
+    of the rows' records, in the rows' order), on PostgreSQL (``numbered`` None) by id.
+    ``fresh``: records added in this transaction, whose rows need not be looked for first."""
     if numbered is None:
-        _write_postgresql(session, rows)
+        _write_postgresql(session, rows, fresh)
         return
     for row, rowid in zip(rows, _rowids(session, numbered), strict=True):
         row["search_rowid"] = rowid
@@ -395,9 +406,12 @@ def _delete_sqlite(session: Session, rowids: list[int]) -> None:
     session.execute(delete(SQLITE_KEYS).where(SQLITE_KEYS.c.search_rowid.in_(rowids)))
 
 
-def _write_postgresql(session: Session, rows: list[dict[str, Any]]) -> None:
+def _write_postgresql(session: Session, rows: list[dict[str, Any]],
+                      fresh: Collection[uuid.UUID] = ()) -> None:
     table = RECORD_SEARCH
-    session.execute(delete(table).where(table.c.record_id.in_([row["record_id"] for row in rows])))
+    replaced = [row["record_id"] for row in rows if row["record_id"] not in fresh]
+    if replaced:
+        session.execute(delete(table).where(table.c.record_id.in_(replaced)))
     # One statement for all the rows, each column's values in one array sent in binary (a
     # statement per row, each with an array of tokens to quote, took most of an import's
     # indexing). A row's coded tokens go as one string, split at its spaces by the server:

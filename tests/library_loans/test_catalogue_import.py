@@ -23,6 +23,7 @@ from bench.library_marc import corrupt, generate_records
 from library_loans.cli import register
 from library_loans.marc import describe, read_marc, write_marcxml
 from library_loans.models import BibRecord, Branch, CatalogueImport, Item, RecordIsbn
+from library_loans.operations import catalogue
 from library_loans.operations.administration import create_branch
 from library_loans.operations.catalogue import (
     ImportSummary,
@@ -42,6 +43,7 @@ from library_loans.search.index import (
     reindex,
 )
 from services.config import Settings
+from services.forked import iterate_in_fork
 from services.infra.storage import blob_store_for
 from services.tenancy import TenantScope, TenantScopeViolation, tenant_scope
 from services.tenancy.models import Municipality
@@ -552,3 +554,32 @@ def test_copies_added_to_a_title_the_file_left_as_it_was_move_its_places(
     assert summary.updated == 0 and summary.items_added > 0
     assert set(db.scalars(select(listing.c.places))) == {",umea,vindeln,"}
     db.rollback()
+
+
+@pytest.mark.parametrize("write", [iso, marcxml], ids=["iso2709", "marcxml"])
+def test_a_file_read_in_a_child_process_imports_as_it_does_read_here(
+        db, umea, branches, write, monkeypatch):
+    forked: list[Any] = []
+    monkeypatch.setattr(catalogue, "iterate_in_fork",
+                        lambda *args, **options: forked.append(args) or iterate_in_fork(
+                            *args, **options))
+    records = [*generated(90), book("NO-TITLE"),
+               book("B-9", title_field("Ödets bok"), copy_field("9001", "NOWHERE"))]
+
+    beside = run_import(db, umea, write(records), batch_size=25, read_beside=True,
+                        on_described=index_fields)
+    ids = list(db.scalars(select(BibRecord.id)))
+    written = index_rows(db, ids)
+    here = run_import(db, umea, write(records), batch_size=25, read_beside=False,
+                      on_described=index_fields)
+
+    assert len(forked) == 1
+    assert (beside.processed, beside.added, beside.rejected) == (92, 91, 1)
+    assert beside.items_added == sum(len(item_fields(record)) for record in records) - 1
+    assert (here.processed, here.added, here.updated, here.items_added, here.items_updated) == (
+        92, 0, 0, 0, 0)
+    assert here.problems == beside.problems
+    assert [problem["position"] for problem in beside.problems] == [91, 92]
+    reindex(db, ids)
+    db.commit()
+    assert index_rows(db, ids) == written
