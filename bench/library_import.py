@@ -10,16 +10,19 @@ built batch by batch from the fields the import wrote (``index_fields`` as
 
 The import runs in a child process of its own, so that its peak memory (the kernel's
 high-water mark of resident memory, ``VmHWM``) is the import's and not this process's;
-``rss_before_import_mib`` is what the child held with everything loaded, before reading
-the file. The baseline is the time ``pymarc.MARCReader`` alone needs to read the same file
-(in a child process too), measured before and after the import in the same run; the
-``ratio`` is the import's time over the baseline's mean. Aims: at most 120 seconds, at most
-500 MB peak, and at most 3 × pymarc.
+the import reads a file this big in a forked child of its own, whose peak is added (an
+upper bound of the two together). ``rss_before_import_mib`` is what the importing process
+held with everything loaded, before reading the file. The baseline is the time
+``pymarc.MARCReader`` alone needs to read the same file (in a child process too),
+measured before and after the import in the same run; the ``ratio`` is the import's time
+over the baseline's mean. Aims: at most 120 seconds, at most 500 MB peak, and at most
+3 × pymarc.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import resource
 import statistics
 import time
 import traceback
@@ -148,6 +151,10 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
         session.commit()
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu
+    importer_peak = _memory_mib("VmHWM")
+    # The reader process (a big file is read in a forked child) has ended and been waited
+    # for: its peak is the largest of this process's children's.
+    reader_peak = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     return {
         "seconds": round(seconds, 3),
         "cpu_seconds": round(cpu_seconds, 3),
@@ -158,8 +165,13 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
         "rejected": summary.rejected, "items_added": summary.items_added,
         "problems": len(summary.problems),
         "rss_before_import_mib": rss_before,
-        "peak_rss_mib": _memory_mib("VmHWM"),
-        "memory_method": "the child process's VmHWM (peak resident memory) after the import",
+        "importer_peak_rss_mib": importer_peak,
+        "reader_peak_rss_mib": reader_peak,
+        "peak_rss_mib": round(importer_peak + reader_peak, 1),
+        "memory_method": "the importing process's VmHWM (peak resident memory) plus its reader "
+                         "child's peak (ru_maxrss), an upper bound: the two peaks need not "
+                         "coincide, and pages the forked reader shares with its parent are "
+                         "counted twice",
     }
 
 
