@@ -6,6 +6,7 @@ import itertools
 import os
 from collections.abc import Iterator
 
+import billiard
 import pytest
 
 from services.forked import ChildProcessFailed, can_fork, iterate_in_fork
@@ -62,3 +63,13 @@ def test_closing_the_iterator_early_ends_the_child():
 
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def _collected_in_fork(count: int) -> list[int]:
+    return [value for _, value in iterate_in_fork(squares, count)]
+
+
+def test_a_daemonic_pool_process_as_celery_runs_tasks_in_can_fork_a_reader_too():
+    # multiprocessing refuses a daemonic process children; the worker's tasks run in such.
+    with billiard.Pool(1) as pool:
+        assert pool.apply(_collected_in_fork, (5,)) == [0, 1, 4, 9, 16]
