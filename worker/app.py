@@ -110,19 +110,25 @@ def configure(settings: Settings) -> Celery:
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         samverkan_settings=settings,
     )
-    _forget_broker_connections()
+    _forget_earlier_connections_and_backend()
     return celery_app
 
 
-def _forget_broker_connections() -> None:
+def _forget_earlier_connections_and_backend() -> None:
     """Close connections made to the broker configured before, so the next task goes to
-    the one configured now (Celery keeps its connection and producer pools once made)."""
-    # Celery has no public way to drop its pools.
+    the one configured now, and forget the result backend made before, so results are
+    looked for where they are now stored (Celery keeps its pools and its backend, once
+    made, whatever the configuration says later)."""
+    # Celery has no public way to drop its pools or its backend.
     pool = celery_app._pool
     if pool is not None:
         pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # A backend that is not thread-safe (the embedded default's file system) is kept per
+    # thread: this thread's is forgotten, and the worker's threads make theirs anew.
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
 
 
 def settings_of(app: Celery) -> Settings:
