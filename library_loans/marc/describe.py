@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pymarc
 
@@ -97,7 +98,9 @@ def describe(record: pymarc.Record | PlainRecord) -> Description:
     leader = str(record.leader).ljust(24)
     fixed = next((field.data or "" for field in fields.get("008", ())), "").ljust(40)
     isbns, invalid_isbns = _isbns(fields.get("020", ()))
-    talking_book = _is_talking_book(leader, fixed, fields)
+    classification = _values(fields, ("084",), "a")
+    general_notes = _values(fields, ("500",), "a", trim=False)
+    talking_book = _is_talking_book(leader, fixed, fields, classification, general_notes)
     return Description(
         control_number=_control(fields, "001"),
         control_source=_control(fields, "003"),
@@ -110,9 +113,9 @@ def describe(record: pymarc.Record | PlainRecord) -> Description:
         year=_year(fixed, fields),
         language=_language(fixed, fields),
         subjects=_subjects(record.fields),
-        classification=_unique(_values(fields, ("084",), "a")),
+        classification=_unique(classification),
         series=_unique(_values(fields, ("490", "830"), "a")),
-        notes=_unique(_values(fields, ("500", "520"), "a", trim=False)),
+        notes=_unique(general_notes + _values(fields, ("520",), "a", trim=False)),
         media_type=_media_type(leader, fixed, fields, talking_book),
         audience=_audience(leader, fixed),
         talking_book=talking_book,
@@ -141,8 +144,13 @@ def _clean(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+@lru_cache(maxsize=1 << 16)
 def _trim(text: str) -> str:
-    """Cleaned, with the ISBD punctuation that ends a subfield taken off."""
+    """Cleaned, with the ISBD punctuation that ends a subfield taken off.
+
+    Remembered: names, subjects, publishers, series and classifications recur from record
+    to record, and looking one up costs a tenth of trimming it.
+    """
     text = _clean(text).rstrip(_ISBD_ENDINGS)
     if text.endswith(".") and not text.endswith("..") and not _ONE_LETTER_INITIAL.search(text):
         text = text[:-1].rstrip(_ISBD_ENDINGS)
@@ -169,8 +177,9 @@ def _first(values: Sequence[str]) -> str | None:
     return values[0] if values else None
 
 
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
+def _unique(values: Sequence[str]) -> tuple[str, ...]:
+    # Most lists hold one value or none, which need no dictionary to be told apart.
+    return tuple(values) if len(values) < 2 else tuple(dict.fromkeys(values))
 
 
 def _isbns(fields: Iterable[AnyField]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -262,22 +271,28 @@ def _language(fixed: str, fields: dict[str, list[AnyField]]) -> str | None:
 
 def _subjects(fields: Iterable[AnyField]) -> tuple[str, ...]:
     """600/650/651/653/655 $a with their $x and $z subdivisions, joined by " -- "."""
-    subjects = []
-    for field in fields:
-        if field.tag not in _SUBJECT_TAGS:
-            continue
-        parts = [_trim(value) for code, value in field.subfields if code in ("a", "x", "z")]
-        parts = [part for part in parts if part]
-        if parts and any(code == "a" for code, _ in field.subfields):
-            subjects.append(" -- ".join(parts))
-    return _unique(subjects)
+    subjects = [_subject(tuple(field.subfields)) for field in fields
+                if field.tag in _SUBJECT_TAGS]
+    return _unique([subject for subject in subjects if subject is not None])
 
 
-def _is_talking_book(leader: str, fixed: str, fields: dict[str, list[AnyField]]) -> bool:
-    """Whether the record is a talking book by the Swedish signals (see ``describe``)."""
-    if any(code.endswith("/TC") for code in _values(fields, ("084",), "a")):
+@lru_cache(maxsize=1 << 14)
+def _subject(subfields: tuple[tuple[str, str], ...]) -> str | None:
+    """One subject field's heading, None when it has no $a; remembered, for headings recur."""
+    parts = [_trim(value) for code, value in subfields if code in ("a", "x", "z")]
+    parts = [part for part in parts if part]
+    if parts and any(code == "a" for code, _ in subfields):
+        return " -- ".join(parts)
+    return None
+
+
+def _is_talking_book(leader: str, fixed: str, fields: dict[str, list[AnyField]],
+                     classification: list[str], general_notes: list[str]) -> bool:
+    """Whether the record is a talking book by the Swedish signals (see ``describe``), given
+    its 084 $a and its 500 $a."""
+    if any(code.endswith("/TC") for code in classification):
         return True
-    if any(_DAISY.search(note) for note in _values(fields, ("500",), "a", trim=False)):
+    if any(_DAISY.search(note) for note in general_notes):
         return True
     if leader[6] != "i":
         return False

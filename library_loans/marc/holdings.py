@@ -36,9 +36,6 @@ STATUS_WORDS: dict[str, str] = {
     "kasserad": "withdrawn",
 }
 
-# Further from the shelf first: the first state a copy has is the one reported.
-_STATE_ORDER = ("withdrawn", "missing", "damaged")
-
 
 @dataclass(frozen=True, slots=True)
 class HoldingsMapping:
@@ -111,12 +108,13 @@ def holdings(
             problems.append(f"{mapping.tag} #{number}: barcode {barcode} appears twice")
             continue
         seen.add(barcode)
+        # A subfield the mapping does not name (None) is no key of the values: it gives None.
         found.append(
             Holding(
                 barcode=barcode,
                 branch_code=branch,
-                call_number=_optional(values, mapping.call_number),
-                shelf=_optional(values, mapping.shelf),
+                call_number=values.get(mapping.call_number),
+                shelf=values.get(mapping.shelf),
                 status=_status(values, mapping),
             )
         )
@@ -147,23 +145,28 @@ def _first_values(field: AnyField) -> dict[str, str]:
     return values
 
 
-def _optional(values: dict[str, str], code: str | None) -> str | None:
-    return values.get(code) if code is not None else None
-
-
 def _status(values: dict[str, str], mapping: HoldingsMapping) -> str:
-    """The copy's state from its status word or number and the damaged/withdrawn flags."""
-    states: set[str] = set()
-    status = _optional(values, mapping.status)
-    if status is not None and status.isdigit():
-        if int(status) != 0:
-            states.add("missing")
-    elif status is not None and status.casefold() in STATUS_WORDS:
-        states.add(STATUS_WORDS[status.casefold()])
-    for state, code in (("damaged", mapping.damaged), ("withdrawn", mapping.withdrawn)):
-        if _flag_set(_optional(values, code)):
-            states.add(state)
-    return next((state for state in _STATE_ORDER if state in states), "available")
+    """The copy's state from its status word or number and the damaged/withdrawn flags.
+
+    A copy with more than one state is reported in the one that takes it furthest from
+    the shelf: withdrawn, then missing, then damaged.
+    """
+    status = values.get(mapping.status)
+    if status is None:
+        stated = None
+    elif status.isdigit():
+        stated = "missing" if int(status) != 0 else None
+    else:
+        stated = STATUS_WORDS.get(status.casefold())
+    damaged = _flag_set(values.get(mapping.damaged))
+    withdrawn = _flag_set(values.get(mapping.withdrawn))
+    if withdrawn or stated == "withdrawn":
+        return "withdrawn"
+    if stated == "missing":
+        return "missing"
+    if damaged or stated == "damaged":
+        return "damaged"
+    return "available"
 
 
 def _flag_set(value: str | None) -> bool:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from itertools import accumulate, chain
 from typing import BinaryIO, Literal
 from xml.parsers import expat
 
@@ -44,6 +45,9 @@ _SEPARATORS = b"\r\n\x1a"
 _MARC_NAMESPACES = ("http://www.loc.gov/MARC21/slim", "info:lc/xmlns/marcxchange-v1", "")
 _XML_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _NON_ASCII_SUBFIELD_CODE = re.compile(b"\x1f[\x80-\xff]")
+_SUBFIELD = re.compile("\x1f([^\x1f])([^\x1f]*)")
+"""A subfield: its code, then its value up to the next delimiter (a delimiter with nothing
+after it is no subfield, as pymarc reads it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +237,9 @@ def _plain(result: ReadResult) -> ReadResult:
 def _decode_utf8(data: bytes) -> PlainRecord | None:
     """A UTF-8 record with the text ``pymarc.Record(data)`` gives it, only quicker.
 
-    pymarc decodes every subfield on its own and looks leader/09 up for each; decoding a
-    field at once (0x1F never occurs inside a UTF-8 character) and keeping plain values
+    pymarc decodes every subfield on its own and looks leader/09 up for each; decoding the
+    record's fields at once (0x1E and 0x1F never occur inside a UTF-8 character), finding
+    each field's subfields in one pass of a regular expression and keeping plain values
     takes most of the reading off. Anything out of the ordinary gives None, and pymarc
     parses the record.
     """
@@ -251,24 +256,45 @@ def _decode_utf8(data: bytes) -> PlainRecord | None:
         return None
     if not directory or len(directory) % 12:
         return None
-    body = data[base_address:]
-    fields = []
+    tags = [directory[at : at + 3] for at in range(0, len(directory), 12)]
     try:
-        for at in range(0, len(directory), 12):
-            tag = directory[at : at + 3]
-            start = int(directory[at + 7 : at + 12])
-            text = body[start : start + int(directory[at + 3 : at + 7]) - 1].decode("utf-8")
-            if tag < "010" and tag.isdigit():
-                fields.append(PlainField(tag, text))
-                continue
-            indicators, *subfields = text.split("\x1f")
-            if len(indicators) != 2 or not indicators.isascii():
-                return None
-            fields.append(PlainField(tag, None, indicators[0], indicators[1],
-                                     [(part[0], part[1:]) for part in subfields if part]))
+        texts = _field_texts(data[base_address:], directory, tags)
     except ValueError:
         return None
+    fields = []
+    for tag, text in zip(tags, texts, strict=True):
+        if tag < "010" and tag.isdigit():
+            fields.append(PlainField(tag, text))
+            continue
+        indicators = text.partition("\x1f")[0]
+        if len(indicators) != 2 or not indicators.isascii():
+            return None
+        fields.append(PlainField(tag, None, indicators[0], indicators[1],
+                                 _SUBFIELD.findall(text, 2)))
     return PlainRecord(leader, fields)
+
+
+def _field_texts(body: bytes, directory: str, tags: list[str]) -> list[str]:
+    """The text of each field the directory points at, without its terminator.
+
+    Writers lay the fields out one after the other, each ending at a field terminator: a
+    directory that says so (it is the one written again from the fields' lengths) lets the
+    body be decoded at once and cut at the terminators, which costs a fraction of reading
+    every entry's numbers and decoding field by field, as any other directory is read.
+    """
+    pieces = body.split(b"\x1e")
+    if len(pieces) == len(tags) + 1 and pieces[-1] == b"\x1d":
+        sizes = [len(piece) + 1 for piece in pieces]
+        # Each field's tag, length and start; zip stops at the last field.
+        entries = chain.from_iterable(
+            zip(tags, sizes, accumulate(sizes, initial=0), strict=False))
+        if directory == ("%s%04d%05d" * len(tags)) % tuple(entries):
+            return body[:-2].decode("utf-8").split("\x1e")
+    texts = []
+    for at in range(0, len(directory), 12):
+        start = int(directory[at + 7 : at + 12])
+        texts.append(body[start : start + int(directory[at + 3 : at + 7]) - 1].decode("utf-8"))
+    return texts
 
 
 def _parse_with_pymarc(data: bytes) -> tuple[pymarc.Record | None, str | None]:

@@ -36,6 +36,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain, filterfalse
 from typing import Literal, TypeVar
 
 from stdnum import isbn, issn
@@ -102,12 +103,12 @@ def analyse_field(text: str, kind: FieldKind) -> AnalysedField:
     words = _unique(_words(text))
     if kind == "name":
         return AnalysedField(words, _new_forms(words, map(fold, words)), (), ())
-    words = tuple(word for word in words if word not in STOP_WORDS)
+    words = tuple(filterfalse(STOP_WORDS.__contains__, words))
     return AnalysedField(
         exact=words,
         folded=_new_forms(words, map(fold, words)),
         stems=_new_forms(words, map(stem, words)),
-        parts=_new_forms(words, (part for word in words for part in split_compound(word))),
+        parts=_new_forms(words, chain.from_iterable(map(split_compound, words))),
     )
 
 
@@ -143,8 +144,7 @@ def _words(text: str) -> list[str]:
 
 def _new_forms(words: tuple[str, ...], forms: Iterable[str]) -> tuple[str, ...]:
     """The forms that are not already among the words, each once, in order."""
-    present = set(words)
-    return _unique(form for form in forms if form not in present)
+    return _unique(filterfalse(set(words).__contains__, forms))
 
 
 def _unique(items: Iterable[_T]) -> tuple[_T, ...]:

@@ -176,8 +176,13 @@ def split_compound(word: str) -> tuple[str, ...]:
     return ()
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
     """The word without diacritics (å→a, ä→a, ö→o, é→e, ü→u, æ→a, ø→o, …), case kept."""
+    # Remembered, as the stems are: an import folds every word of every title, and words
+    # recur. An ASCII word has nothing to fold.
+    if word.isascii():
+        return word
     decomposed = unicodedata.normalize("NFKD", word.translate(_FOLDS))
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
