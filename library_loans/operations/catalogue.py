@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
+from types import SimpleNamespace
 from typing import Any, BinaryIO
 
 from sqlalchemy import (
@@ -78,7 +79,7 @@ from library_loans.marc import (
 )
 from library_loans.models import BibRecord, Branch, CatalogueImport, Item, RecordIsbn
 from library_loans.operations.rules import Refusal
-from library_loans.search.index import RecordFields, isbns_of
+from library_loans.search.index import RecordFields, analysed_columns, isbns_of
 from library_loans.search.places import joined, refresh_places
 from services import clock
 from services.forked import can_fork, iterate_in_fork
@@ -167,8 +168,8 @@ def import_marc(
     gc.collect()
     gc.freeze()
     try:
-        with contextlib.closing(_read_batches(source, mapping, batch_size,
-                                              read_beside)) as batches:
+        with contextlib.closing(_read_batches(source, mapping, batch_size, read_beside,
+                                              analyse=on_described is not None)) as batches:
             for batch in batches:
                 summary.processed += batch.read
                 summary.rejected += batch.rejected
@@ -317,6 +318,9 @@ class _Incoming:
     description: Description
     marc: bytes
     copies: list[Holding]
+    analysed: tuple[str, ...] | None
+    """The record's index columns as far as its own fields make them (``analysed_columns``),
+    worked out as it is read; None when nothing indexes the import."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,21 +334,22 @@ class _ReadBatch:
 
 
 def _read_batches(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
-                  batch_size: int, beside: bool | None) -> Iterator[_ReadBatch]:
+                  batch_size: int, beside: bool | None, analyse: bool) -> Iterator[_ReadBatch]:
     """The file's records read and described a batch at a time: in a child process beside
-    this one's writing (``beside``; None: when the file is big enough), or here."""
+    this one's writing (``beside``; None: when the file is big enough), or here; analysed
+    for the index too when ``analyse``."""
     if beside is None:
         size = _size_of(source)
         beside = size is not None and size >= READ_BESIDE_BYTES
     if not beside or not can_fork():
-        yield from _read_here(source, mapping, batch_size)
+        yield from _read_here(source, mapping, batch_size, analyse)
         return
-    for packed in iterate_in_fork(_read_packed, source, mapping, batch_size):
+    for packed in iterate_in_fork(_read_packed, source, mapping, batch_size, analyse):
         yield _unpacked(packed)
 
 
 def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
-               batch_size: int) -> Iterator[_ReadBatch]:
+               batch_size: int, analyse: bool) -> Iterator[_ReadBatch]:
     """The file's records read and described a batch at a time (the database is not needed)."""
     results = read_marc(source, plain=True)
     for first in results:
@@ -360,18 +365,19 @@ def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMappi
                 continue
             copies, lacking = holdings(result.record, mapping)
             problems += [(result.position, result.offset, problem) for problem in lacking]
+            analysed = _analysed(description) if analyse else None
             records.append(_Incoming(result.position, result.offset, description,
-                                     without_item_fields(result.raw), copies))
+                                     without_item_fields(result.raw), copies, analysed))
         yield _ReadBatch(records, read, rejected, problems)
 
 
 def _read_packed(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
-                 batch_size: int) -> Iterator[tuple[Any, ...]]:
+                 batch_size: int, analyse: bool) -> Iterator[tuple[Any, ...]]:
     """:func:`_read_here`'s batches as plain tuples, which pickle in half the time."""
-    for batch in _read_here(source, mapping, batch_size):
+    for batch in _read_here(source, mapping, batch_size, analyse):
         yield (batch.read, batch.rejected, batch.problems, [
             (record.position, record.offset, _description_values(record.description),
-             record.marc, [_holding_values(copy) for copy in record.copies])
+             record.marc, [_holding_values(copy) for copy in record.copies], record.analysed)
             for record in batch.records])
 
 
@@ -384,8 +390,15 @@ def _unpacked(packed: tuple[Any, ...]) -> _ReadBatch:
     read, rejected, problems, records = packed
     return _ReadBatch([
         _Incoming(position, offset, Description(*description), marc,
-                  [Holding(*copy) for copy in copies])
-        for position, offset, description, marc, copies in records], read, rejected, problems)
+                  [Holding(*copy) for copy in copies], analysed)
+        for position, offset, description, marc, copies, analysed in records],
+        read, rejected, problems)
+
+
+def _analysed(description: Description) -> tuple[str, ...]:
+    """The index columns the record's own fields make (see ``analysed_columns``), from the
+    columns it will be written with."""
+    return analysed_columns(SimpleNamespace(**_record_values(description, b"", None)))
 
 
 def _size_of(source: BinaryIO | str | os.PathLike[str]) -> int | None:
@@ -422,6 +435,7 @@ class _BatchImport:
         self.search_rowids: dict[uuid.UUID, int | None] = {}
         self.copies: dict[str, dict[str, Any]] = {}
         self.new_records: dict[uuid.UUID, dict[str, Any]] = {}
+        self.analysed: dict[uuid.UUID, tuple[str, ...] | None] = {}
         self.changed_records: dict[uuid.UUID, dict[str, Any]] = {}
         self.new_isbns: list[dict[str, Any]] = []
         self.new_copies: dict[str, dict[str, Any]] = {}
@@ -463,10 +477,12 @@ class _BatchImport:
                    if row["status"] == "available"}
         return [
             *(_record_fields(values, record_id, isbns[record_id], None,
-                             places=self.shelf if record_id in shelved else "", new=True)
+                             places=self.shelf if record_id in shelved else "", new=True,
+                             analysed=self.analysed[record_id])
               for record_id, values in self.new_records.items()),
             *(_record_fields(values, record_id, isbns.get(record_id, ()),
-                             self.search_rowids.get(record_id))
+                             self.search_rowids.get(record_id),
+                             analysed=self.analysed[record_id])
               for record_id, values in self.changed_records.items()),
         ]
 
@@ -538,14 +554,17 @@ class _BatchImport:
         if record_id is None:
             record_id = uuid7()
             self.new_records[record_id] = {"id": record_id, "created_at": self.now, **values}
+            self.analysed[record_id] = record.analysed
             self.summary.added += 1
         elif record_id in self.new_records:
             # The same title twice in one batch: the later one wins, as it would in two.
             self.new_records[record_id].update(values)
+            self.analysed[record_id] = record.analysed
         elif self.stored_marc.get(record_id) != record.marc:
             if record_id not in self.changed_records:
                 self.summary.updated += 1
             self.changed_records[record_id] = {"record_id": record_id, **values}
+            self.analysed[record_id] = record.analysed
             self.stored_marc[record_id] = record.marc
         if control:
             self.by_control[control] = record_id
@@ -697,7 +716,8 @@ def _too_long_control(description: Description) -> str | None:
     return None
 
 
-def _record_values(description: Description, marc: bytes, now: datetime) -> dict[str, Any]:
+def _record_values(description: Description, marc: bytes, now: datetime | None
+                   ) -> dict[str, Any]:
     """The record's columns (without id and created_at) from its description."""
     return {
         "control_number": description.control_number,
@@ -722,7 +742,7 @@ def _record_values(description: Description, marc: bytes, now: datetime) -> dict
 
 def _record_fields(values: dict[str, Any], record_id: uuid.UUID, isbns: Iterable[str],
                    search_rowid: int | None, *, places: str | None = None,
-                   new: bool = False) -> RecordFields:
+                   new: bool = False, analysed: tuple[str, ...] | None = None) -> RecordFields:
     """What the search index is made of, from the columns a record was written with."""
     return RecordFields(
         id=record_id, title=values["title"], series=values["series"],
@@ -731,7 +751,7 @@ def _record_fields(values: dict[str, Any], record_id: uuid.UUID, isbns: Iterable
         notes=values["notes"], control_number=values["control_number"],
         media_type=values["media_type"], language=values["language"],
         audience=values["audience"], talking_book=values["talking_book"], isbns=isbns,
-        search_rowid=search_rowid, places=places, new=new)
+        search_rowid=search_rowid, places=places, new=new, analysed=analysed)
 
 
 def _text(value: str, longest: int | None = None) -> str:

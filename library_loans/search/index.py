@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, filterfalse, islice
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
@@ -67,7 +67,7 @@ from sqlalchemy.orm import Session
 from library_loans.models import BibRecord, RecordIsbn
 from library_loans.search.analysis import AnalysedField, FieldKind, analyse_field
 from services.db import Base
-from services.i18n import swedish_sort_key
+from services.i18n import swedish_sort_string
 
 TABLE = "library_record_search"
 BATCH = 500
@@ -194,6 +194,8 @@ class RecordFields:
     out from the copies."""
     new: bool = False
     """Whether the record was added in this transaction, so it has no index row to replace."""
+    analysed: tuple[str, ...] | None = None
+    """:func:`analysed_columns` of these fields, when the caller has worked them out."""
 
 
 def reindex(session: Session, record_ids: Sequence[uuid.UUID]) -> int:
@@ -269,6 +271,7 @@ def engine_for(session: Session) -> Engine:
     return _ENGINES[session.get_bind().dialect.name]
 
 
+@lru_cache(maxsize=1024)
 def facet_token(facet: str, value: str | bool) -> str:
     """The token a facet's value is indexed as (media type talking_book: ``mtalkingbook``).
 
@@ -287,8 +290,7 @@ def title_sort_key(title: str) -> str:
     letters' Swedish ranks as characters, a space (below every rank), then the title
     itself, so that titles equal but for case or accents still sort one way.
     """
-    ranks, _ = swedish_sort_key(title)
-    return "".join(chr(0x21 + rank) for rank in ranks) + " " + title
+    return swedish_sort_string(title) + " " + title
 
 
 _INDEXED_FIELDS = (
@@ -339,24 +341,42 @@ def _rowids(session: Session, records: Sequence[Any]) -> list[int]:
     return [record.search_rowid or assigned[record.id] for record in records]
 
 
-def _row(record: Any, isbns: Sequence[str], places: str) -> dict[str, Any]:
-    """The index columns of one record, each a space-separated string of tokens."""
+def analysed_columns(record: Any) -> tuple[str, ...]:
+    """What a record's own fields make of its index row: the token columns, in the order of
+    :data:`TOKEN_COLUMNS`, then the sort key.
+
+    The ISBNs are not among them: a record's ISBNs are every one the catalogue has for it,
+    which an import reading one file does not know. The code column holds the control
+    number's tokens, and :func:`_row` puts the ISBNs before them. Pure, so that an import
+    can work it out in the process that reads the file (``RecordFields.analysed``).
+    """
     values = {
         "title": [record.title, *record.series],
         "name": [record.author, *record.contributors],
         "subject": [*record.subjects, *record.classification, *record.notes],
         "code": [record.control_number],
     }
-    row: dict[str, Any] = {"record_id": record.id}
+    columns: list[str] = []
     for group in FIELD_GROUPS:
-        analysed = _merged([_analysed(value, group.kind) for value in values[group.name] if value])
-        if group.kind == "code":
-            # The catalogue keeps only valid ISBN-13s, which the analysis returns as they are.
-            analysed = _merged([AnalysedField(tuple(isbns), (), (), ()), analysed])
-        for column in group.columns:
-            row[f"{group.name}_{column}"] = " ".join(getattr(analysed, column))
-    row["facets"] = " ".join(_facets(record))
-    row["sort_key"] = title_sort_key(record.title)
+        analysed = [_analysed(value, group.kind) for value in values[group.name] if value]
+        columns += map(" ".join, _merged(analysed, group.columns))
+    columns.append(" ".join(_facets(record)))
+    columns.append(title_sort_key(record.title))
+    return tuple(columns)
+
+
+_CODE_COLUMN = TOKEN_COLUMNS.index("code_exact")
+
+
+def _row(record: Any, isbns: Sequence[str], places: str) -> dict[str, Any]:
+    """The index columns of one record, each a space-separated string of tokens."""
+    *columns, sort_key = getattr(record, "analysed", None) or analysed_columns(record)
+    if isbns:
+        # The catalogue keeps only valid ISBN-13s, which the analysis returns as they are.
+        columns[_CODE_COLUMN] = " ".join(dict.fromkeys(
+            [*isbns, *columns[_CODE_COLUMN].split()]))
+    row: dict[str, Any] = {"record_id": record.id, **dict(zip(TOKEN_COLUMNS, columns, strict=True))}
+    row["sort_key"] = sort_key
     row.update(media_type=record.media_type, language=record.language,
                audience=record.audience, places=places)
     return row
@@ -368,16 +388,24 @@ def _analysed(value: str, kind: FieldKind) -> AnalysedField:
     return analyse_field(value, kind)
 
 
-def _merged(fields: list[AnalysedField]) -> AnalysedField:
-    """The analyses of a group's values as one field: each column without repeats."""
+def _merged(fields: list[AnalysedField], columns: Sequence[str]) -> list[Iterable[str]]:
+    """The tokens of the analyses of a group's values in each of ``columns`` (``exact``
+    first): each token once, and none of ``exact``'s in the other columns.
+
+    Only the group's columns are merged, and a lone value's analysis is its own; the
+    tokens are walked by chain and filterfalse, in C (a generator step per token was most
+    of the merging).
+    """
     if len(fields) < 2:
-        return fields[0] if fields else _NOTHING
-    exact = dict.fromkeys(token for field in fields for token in field.exact)
-    return AnalysedField(tuple(exact), *(
-        tuple(token for token in dict.fromkeys(token for field in fields
-                                               for token in getattr(field, column))
-              if token not in exact)
-        for column in ("folded", "stems", "parts")))
+        field = fields[0] if fields else _NOTHING
+        return [getattr(field, column) for column in columns]
+    exact = dict.fromkeys(chain.from_iterable([field.exact for field in fields]))
+    merged: list[Iterable[str]] = [exact]
+    for column in columns[1:]:
+        tokens = [getattr(field, column) for field in fields]
+        merged.append(filterfalse(exact.__contains__, dict.fromkeys(chain.from_iterable(tokens)))
+                      if any(tokens) else ())
+    return merged
 
 
 def _facets(record: Any) -> list[str]:
