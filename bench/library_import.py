@@ -154,10 +154,12 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
     importer_peak = _memory_mib("VmHWM")
     # The reader process (a big file is read in a forked child) has ended and been waited
     # for: its peak is the largest of this process's children's.
-    reader_peak = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    reader = resource.getrusage(resource.RUSAGE_CHILDREN)
+    reader_peak = round(reader.ru_maxrss / 1024, 1)
     return {
         "seconds": round(seconds, 3),
         "cpu_seconds": round(cpu_seconds, 3),
+        "reader_cpu_seconds": round(reader.ru_utime + reader.ru_stime, 3),
         "index_seconds": round(index_seconds, 3),
         "records_per_second": round(summary.processed / seconds, 1),
         "batches": batches,
