@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.test import Client
 
+from services.cli import main
 from services.config import Settings, load_settings
 from services.db import READ_ONLY, Base, make_engine, scratch_postgres_database
 from services.demo import load_municipalities
@@ -231,6 +233,26 @@ def embedded(migrated: Settings):  # type: ignore[no-untyped-def]
 def client(embedded) -> Client:  # type: ignore[no-untyped-def]
     """A client of the embedded platform (cookies kept between its requests)."""
     return Client(embedded)
+
+
+@pytest.fixture
+def samverkan(migrated: Settings):  # type: ignore[no-untyped-def]
+    """Run ``samverkan ARGS`` against the test database, returning the click result."""
+    env = {
+        "SAMVERKAN_ENVIRONMENT": "test",
+        "SAMVERKAN_DATA_DIR": str(migrated.data_dir),
+        "SAMVERKAN_DATABASE_URL": migrated.database_url,
+        "SAMVERKAN_DATABASE_OWNER_URL": migrated.database_owner_url,
+        "SAMVERKAN_DATABASE_APP_ROLE": migrated.database_app_role,
+        "SAMVERKAN_BROKER_URL": migrated.broker_url,
+        "SAMVERKAN_LOG_LEVEL": "WARNING",
+    }
+
+    def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(main, list(args), env=env, input=stdin,
+                                  catch_exceptions=False)
+
+    return run
 
 
 @dataclass

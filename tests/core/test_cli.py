@@ -7,29 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
-
-from services.cli import main
-
-
-@pytest.fixture
-def samverkan(migrated):
-    """Run ``samverkan ARGS`` against the test database, returning the click result."""
-    env = {
-        "SAMVERKAN_ENVIRONMENT": "test",
-        "SAMVERKAN_DATA_DIR": str(migrated.data_dir),
-        "SAMVERKAN_DATABASE_URL": migrated.database_url,
-        "SAMVERKAN_DATABASE_OWNER_URL": migrated.database_owner_url,
-        "SAMVERKAN_DATABASE_APP_ROLE": migrated.database_app_role,
-        "SAMVERKAN_BROKER_URL": migrated.broker_url,
-        "SAMVERKAN_LOG_LEVEL": "WARNING",
-    }
-
-    def run(*args: str, stdin: str | None = None):
-        return CliRunner().invoke(main, list(args), env=env, input=stdin,
-                                  catch_exceptions=False)
-
-    return run
 
 
 def test_a_user_added_granted_and_given_a_token_on_the_command_line_can_use_the_api(

@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from services.cli import main
 from services.demo import demo_logins
 from services.identity.models import RoleGrant, User
 from services.tenancy.models import Municipality
@@ -26,20 +24,11 @@ MUNICIPALITIES = {  # slug: SCB code, name, population 2023 (approx.)
 
 
 @pytest.fixture
-def demo_data(migrated, owner_engine):
+def demo_data(samverkan, owner_engine):
     """Run ``samverkan demo-data`` against the test database, emptied first."""
     wipe_database(owner_engine)  # not even the municipalities every other test starts from
     forget_what_was_read()
-    env = {
-        "SAMVERKAN_ENVIRONMENT": "test",
-        "SAMVERKAN_DATA_DIR": str(migrated.data_dir),
-        "SAMVERKAN_DATABASE_URL": migrated.database_url,
-        "SAMVERKAN_DATABASE_OWNER_URL": migrated.database_owner_url,
-        "SAMVERKAN_DATABASE_APP_ROLE": migrated.database_app_role,
-        "SAMVERKAN_BROKER_URL": migrated.broker_url,
-        "SAMVERKAN_LOG_LEVEL": "WARNING",
-    }
-    result = CliRunner().invoke(main, ["demo-data"], env=env, catch_exceptions=False)
+    result = samverkan("demo-data")
     assert result.exit_code == 0, result.output
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from services.cli import main
 from services.tenancy import TenantScope, tenant_scope
 from switchboard.models import (
     Absence,
@@ -26,20 +24,11 @@ DIALLED = {"umea": "+4690161000", "bjurholm": "+4693214000", "nordmaling": "+469
 
 
 @pytest.fixture
-def demo_data(migrated):
+def demo_data(samverkan):
     """Run ``samverkan demo-data`` against the test database."""
-    env = {
-        "SAMVERKAN_ENVIRONMENT": "test",
-        "SAMVERKAN_DATA_DIR": str(migrated.data_dir),
-        "SAMVERKAN_DATABASE_URL": migrated.database_url,
-        "SAMVERKAN_DATABASE_OWNER_URL": migrated.database_owner_url,
-        "SAMVERKAN_DATABASE_APP_ROLE": migrated.database_app_role,
-        "SAMVERKAN_BROKER_URL": migrated.broker_url,
-        "SAMVERKAN_LOG_LEVEL": "WARNING",
-    }
 
     def run() -> None:
-        result = CliRunner().invoke(main, ["demo-data"], env=env, catch_exceptions=False)
+        result = samverkan("demo-data")
         assert result.exit_code == 0, result.output
         assert "switchboard demo data" in result.output
 
