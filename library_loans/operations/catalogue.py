@@ -365,7 +365,7 @@ def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMappi
                 continue
             copies, lacking = holdings(result.record, mapping)
             problems += [(result.position, result.offset, problem) for problem in lacking]
-            analysed = _analysed(description) if analyse else None
+            analysed = _index_columns(description) if analyse else None
             records.append(_Incoming(result.position, result.offset, description,
                                      without_item_fields(result.raw), copies, analysed))
         yield _ReadBatch(records, read, rejected, problems)
@@ -395,7 +395,7 @@ def _unpacked(packed: tuple[Any, ...]) -> _ReadBatch:
         read, rejected, problems)
 
 
-def _analysed(description: Description) -> tuple[str, ...]:
+def _index_columns(description: Description) -> tuple[str, ...]:
     """The index columns the record's own fields make (see ``analysed_columns``), from the
     columns it will be written with."""
     return analysed_columns(SimpleNamespace(**_record_values(description, b"", None)))
