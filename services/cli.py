@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 
 import click
@@ -20,6 +21,8 @@ from services.config import SERVICES, Settings, load_settings
 
 ALL_APPS = ("platform", *SERVICES)
 CLI_ACTOR = "cli"
+STOP_ON_THEIR_OWN_SECONDS = 5.0
+"""How long ``run`` waits for its worker and beat to stop on their own before asking."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,13 +75,29 @@ def run(port: int, host: str, demo: bool) -> None:
         run_simple(host, port, create_embedded_app(settings), threaded=True,
                    use_reloader=False, use_debugger=False)
     finally:
-        for child in children:
+        _stop(children)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the worker and beat that ``run`` started.
+
+    Ctrl-C in a terminal reaches the whole process group, the worker and beat with the web
+    server, and they are already stopping: they get a moment to end on their own, since a
+    second signal breaks into their shutdown (beat printed a traceback from inside logging's
+    shutdown). Whatever still runs then is asked with SIGTERM, and killed if it will not go.
+    """
+    deadline = time.monotonic() + STOP_ON_THEIR_OWN_SECONDS
+    for child in children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+    for child in children:
+        if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 @main.command()
