@@ -16,6 +16,7 @@ from services.config import ConfigurationError, load_settings
 from services.identity.models import ApiToken
 from services.identity.passwords import hash_secret, verify_secret
 from services.tenancy import TenantScope, tenant_scope
+from tests.support.addresses import unseen_address
 
 PASSWORD = "correct horse battery"
 
@@ -158,7 +159,7 @@ def test_login_attempts_are_rate_limited(migrated, make_staff):
 
     username = f"lena-{uuid.uuid4().hex[:8]}"  # keys no earlier run has counted
     make_staff(username, "vindeln", ("caseworker", "vindeln"))
-    caller = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    caller = {"X-Forwarded-For": unseen_address()}
     strict = migrated.with_overrides(login_rate_limit="3 per minute")
     client = Client(create_embedded_app(strict))
     replies = [client.post("/api/tokens", json={"username": username, "password": "guess"},
@@ -173,7 +174,7 @@ def test_wrong_passwords_on_the_login_form_are_rate_limited_too(migrated, make_s
 
     username = f"lena-{uuid.uuid4().hex[:8]}"  # keys no earlier run has counted
     make_staff(username, "vindeln", ("caseworker", "vindeln"))
-    browser = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}",
+    browser = {"X-Forwarded-For": unseen_address(),
                "Accept": "text/html"}
     strict = migrated.with_overrides(login_rate_limit="3 per minute")
     client = Client(create_embedded_app(strict))

@@ -23,6 +23,7 @@ from services.config import Settings
 from services.factory import create_service_app
 from services.tenancy import TenantScope, tenant_scope
 from tests.library_loans.conftest import MONDAY, add_item, add_record
+from tests.support.addresses import unseen_address
 
 JSON = {"Content-Type": "application/json"}
 
@@ -130,7 +131,7 @@ def test_a_login_without_card_or_pin_names_the_missing_fields(anonymous, consort
 def test_pin_attempts_are_limited_per_address_and_per_card(migrated, consortium):
     strict = Client(_app(migrated.with_overrides(login_rate_limit="3 per minute")))
     card = str(uuid.uuid4().int)[:12]  # a key no earlier run has counted
-    address = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
+    address = {"X-Forwarded-For": unseen_address()}
     replies = [strict.post("/api/patron/login", json={"card_number": card, "pin": "0000"},
                            headers=address) for _ in range(4)]
 

@@ -25,6 +25,7 @@ from services.config import Settings
 from services.factory import create_service_app
 from services.tenancy import TenantScope, tenant_scope
 from tests.library_loans.conftest import MONDAY
+from tests.support.addresses import unseen_address
 
 HTML = {"Accept": "text/html"}
 
@@ -124,7 +125,7 @@ def test_too_many_pin_attempts_are_told_on_the_form(migrated, consortium):
         "library_loans", "Biblioteken", web_blueprints=[page_blueprint],
         settings=migrated.with_overrides(login_rate_limit="2 per minute")))
     card = str(uuid.uuid4().int)[:12]
-    address = {"X-Forwarded-For": f"198.51.100.{uuid.uuid4().int % 250 + 1}", **HTML}
+    address = {"X-Forwarded-For": unseen_address(), **HTML}
     page = strict.get("/login", headers=HTML).get_data(as_text=True)
     form = {"card_number": card, "pin": "0000", "csrf_token": csrf_from(page)}
     replies = [strict.post("/login", data=form, headers=address) for _ in range(3)]
