@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session
 from library_loans.models import BibRecord, RecordIsbn
 from library_loans.search.analysis import AnalysedField, FieldKind, analyse_field
 from services.db import Base
+from services.db_arrays import accept_packed_arrays, packed
 from services.i18n import swedish_sort_string
 
 TABLE = "library_record_search"
@@ -444,11 +445,24 @@ def _write_postgresql(session: Session, rows: list[dict[str, Any]],
     # statement per row, each with an array of tokens to quote, took most of an import's
     # indexing). A row's coded tokens go as one string, split at its spaces by the server:
     # a token never holds whitespace, it was split at it.
-    session.connection().exec_driver_sql(_INSERT_POSTGRESQL, (
-        *([row[key] for row in rows] for key in LISTED_COLUMNS),
-        [" ".join(f"{COLUMN_CODES[name]}_{token}"
-                  for name in TOKEN_COLUMNS for token in row[name].split()) for row in rows],
+    connection = session.connection()
+    accept_packed_arrays(connection.connection.driver_connection)
+    connection.exec_driver_sql(_INSERT_POSTGRESQL, (
+        *(packed("uuid" if key == "record_id" else "text", [row[key] for row in rows])
+          for key in LISTED_COLUMNS),
+        packed("text", [_coded_tokens(row) for row in rows]),
     ))
+
+
+_CODE_PREFIXES = [(name, f"{COLUMN_CODES[name]}_", f" {COLUMN_CODES[name]}_")
+                  for name in TOKEN_COLUMNS]
+
+
+def _coded_tokens(row: dict[str, Any]) -> str:
+    """A row's tokens, each written as its column's code and an underscore, space-separated:
+    joined a column at a time, in C, rather than an f-string per token (a quarter faster)."""
+    return " ".join(prefix + separator.join(tokens) for name, prefix, separator in _CODE_PREFIXES
+                    if (tokens := row[name].split()))
 
 
 def _insert_postgresql() -> str:
