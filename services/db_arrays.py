@@ -35,7 +35,10 @@ def _text(value: str) -> bytes:
 
 
 def _json(value: Any) -> bytes:
-    # What psycopg's own JSON dumper sends: json.dumps with its defaults.
+    # What psycopg's own JSON dumper sends: json.dumps with its defaults. Many of a record's
+    # lists (notes, series) are empty.
+    if value == []:
+        return b"[]"
     return json.dumps(value).encode()
 
 

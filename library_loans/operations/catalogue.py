@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from types import SimpleNamespace
 from typing import Any, BinaryIO
 
@@ -323,7 +323,9 @@ class _Incoming:
 
     position: int
     offset: int | None
-    description: Description
+    columns: dict[str, Any]
+    """The record's columns as its description gives them (``_record_columns``)."""
+    isbns: tuple[str, ...]
     marc: bytes
     copies: list[Holding]
     analysed: tuple[str, ...] | None
@@ -373,8 +375,10 @@ def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMappi
                 continue
             copies, lacking = holdings(result.record, mapping)
             problems += [(result.position, result.offset, problem) for problem in lacking]
-            analysed = _index_columns(description) if analyse else None
-            records.append(_Incoming(result.position, result.offset, description,
+            columns = _record_columns(description)
+            analysed = analysed_columns(SimpleNamespace(**columns)) if analyse else None
+            records.append(_Incoming(result.position, result.offset, columns,
+                                     tuple(description.isbns),
                                      without_item_fields(result.raw), copies, analysed))
         yield _ReadBatch(records, read, rejected, problems)
 
@@ -391,12 +395,11 @@ def _read_packed(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMap
     gc.disable()
     for batch in _read_here(source, mapping, batch_size, analyse):
         yield (batch.read, batch.rejected, batch.problems, [
-            (record.position, record.offset, _description_values(record.description),
-             record.marc, [_holding_values(copy) for copy in record.copies], record.analysed)
+            (record.position, record.offset, record.columns, record.isbns, record.marc,
+             [_holding_values(copy) for copy in record.copies], record.analysed)
             for record in batch.records])
 
 
-_description_values = attrgetter(*(field.name for field in dataclasses.fields(Description)))
 _holding_values = attrgetter(*(field.name for field in dataclasses.fields(Holding)))
 
 
@@ -404,16 +407,10 @@ def _unpacked(packed: tuple[Any, ...]) -> _ReadBatch:
     """A batch from :func:`_read_packed`'s tuples."""
     read, rejected, problems, records = packed
     return _ReadBatch([
-        _Incoming(position, offset, Description(*description), marc,
+        _Incoming(position, offset, columns, isbns, marc,
                   [Holding(*copy) for copy in copies], analysed)
-        for position, offset, description, marc, copies, analysed in records],
+        for position, offset, columns, isbns, marc, copies, analysed in records],
         read, rejected, problems)
-
-
-def _index_columns(description: Description) -> tuple[str, ...]:
-    """The index columns the record's own fields make (see ``analysed_columns``), from the
-    columns it will be written with."""
-    return analysed_columns(SimpleNamespace(**_record_values(description, b"", None)))
 
 
 def _size_of(source: BinaryIO | str | os.PathLike[str]) -> int | None:
@@ -462,7 +459,7 @@ class _BatchImport:
         for record in incoming:
             record_id = self._place_record(record)
             for copy in record.copies:
-                problem = self._place_copy(copy, record_id, record.description.media_type)
+                problem = self._place_copy(copy, record_id, record.columns["media_type"])
                 if problem is not None:
                     self.summary.report(record.position, record.offset, problem)
         self._write()
@@ -503,8 +500,8 @@ class _BatchImport:
 
     def _load_known(self, incoming: list[_Incoming]) -> None:
         """Read what the catalogue knows of the batch: matching records, ISBNs, copies."""
-        isbns = {isbn for record in incoming for isbn in record.description.isbns}
-        controls = {control for record in incoming if (control := _control(record.description))}
+        isbns = {isbn for record in incoming for isbn in record.isbns}
+        controls = {control for record in incoming if (control := _control(record.columns))}
         barcodes = {copy.barcode for record in incoming for copy in record.copies}
         with _planned_for_these_values(self.session):
             if isbns:
@@ -572,13 +569,12 @@ class _BatchImport:
 
     def _place_record(self, record: _Incoming) -> uuid.UUID:
         """Add the record or note its changes; its id."""
-        description = record.description
-        control = _control(description)
+        control = _control(record.columns)
         record_id = self.by_control.get(control) if control else None
         if record_id is None:
-            record_id = next((self.by_isbn[isbn] for isbn in description.isbns
+            record_id = next((self.by_isbn[isbn] for isbn in record.isbns
                               if isbn in self.by_isbn), None)
-        values = _record_values(description, record.marc, self.now)
+        values = {**record.columns, "marc": record.marc, "updated_at": self.now}
         if record_id is None:
             record_id = uuid7()
             self.new_records[record_id] = {"id": record_id, "created_at": self.now, **values}
@@ -596,7 +592,7 @@ class _BatchImport:
             self.stored_marc[record_id] = record.marc
         if control:
             self.by_control[control] = record_id
-        for isbn in description.isbns:
+        for isbn in record.isbns:
             self.by_isbn.setdefault(isbn, record_id)
             if (isbn, record_id) not in self.isbn_pairs:
                 self.isbn_pairs.add((isbn, record_id))
@@ -670,9 +666,10 @@ def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     shared: list[Any] = []
     for name in names:
         processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        values = [row[name] for row in rows]
+        values = list(map(itemgetter(name), rows))
         first = values[0]
-        if len(rows) > 1 and all(value is first for value in values):
+        # The last value first: a column that differs mostly differs there too.
+        if len(rows) > 1 and values[-1] is first and all(value is first for value in values):
             columns.append(None)
             shared.append(processor(first) if processor else first)
         elif postgresql and (kind := kind_of(table.c[name].type)) is not None:
@@ -724,11 +721,11 @@ def _planned_for_these_values(session: Session) -> Iterator[None]:
     session.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
 
 
-def _control(description: Description) -> tuple[str, str] | None:
+def _control(columns: dict[str, Any]) -> tuple[str, str] | None:
     """The record's (control source, control number), None without a number."""
-    if description.control_number is None:
+    if columns["control_number"] is None:
         return None
-    return (description.control_source or "", description.control_number)
+    return (columns["control_source"], columns["control_number"])
 
 
 def _described(result: ReadResult) -> tuple[Description | None, str]:
@@ -752,9 +749,9 @@ def _too_long_control(description: Description) -> str | None:
     return None
 
 
-def _record_values(description: Description, marc: bytes, now: datetime | None
-                   ) -> dict[str, Any]:
-    """The record's columns (without id and created_at) from its description."""
+def _record_columns(description: Description) -> dict[str, Any]:
+    """The record's columns as its description gives them: all but the ids, the MARC and
+    the times. Worked out where the file is read, so that the writing needs no description."""
     return {
         "control_number": description.control_number,
         "control_source": description.control_source or "",
@@ -771,8 +768,6 @@ def _record_values(description: Description, marc: bytes, now: datetime | None
         "media_type": description.media_type,
         "audience": description.audience,
         "talking_book": description.talking_book,
-        "marc": marc,
-        "updated_at": now,
     }
 
 
