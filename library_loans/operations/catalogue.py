@@ -653,8 +653,9 @@ def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     writing. Here each column's values are converted by the same type processors at once,
     and a value every row shares (the municipality, the time) only once; PostgreSQL gets
     one array per column and unnests them, SQLite one executemany. The arrays go packed in
-    PostgreSQL's binary format (:mod:`services.db_arrays`): psycopg dumping them value by
-    value was a third of what the importing process itself spent (py-spy).
+    PostgreSQL's binary format (:mod:`services.db_arrays`), which costs less than psycopg
+    dumping them value by value (two id columns and three text columns of 285,000 copies:
+    0.40 s of CPU against 0.55-0.70 s).
     """
     connection = session.connection()
     dialect = connection.dialect
