@@ -73,15 +73,13 @@ class PackedArray:
     """A one-dimensional array in PostgreSQL's binary format, ready to send."""
 
     __slots__ = ("data",)
-    array_oid = 0
 
     def __init__(self, data: bytes) -> None:
         self.data = data
 
 
 def _packed_type(kind: str, array_oid: int) -> tuple[type[PackedArray], type[Dumper]]:
-    packed = type(f"Packed{kind.title()}Array", (PackedArray,),
-                  {"__slots__": (), "array_oid": array_oid})
+    packed = type(f"Packed{kind.title()}Array", (PackedArray,), {"__slots__": ()})
 
     class _Dumper(Dumper):
         format = Format.BINARY

@@ -448,8 +448,7 @@ def _write_postgresql(session: Session, rows: list[dict[str, Any]],
     connection = session.connection()
     accept_packed_arrays(connection.connection.driver_connection)
     connection.exec_driver_sql(_INSERT_POSTGRESQL, (
-        *(packed("uuid" if key == "record_id" else "text", [row[key] for row in rows])
-          for key in LISTED_COLUMNS),
+        *(packed(kind, [row[key] for row in rows]) for key, kind in _SENT_AS.items()),
         packed("text", [_coded_tokens(row) for row in rows]),
     ))
 
@@ -465,6 +464,10 @@ def _coded_tokens(row: dict[str, Any]) -> str:
                     if (tokens := row[name].split()))
 
 
+_SENT_AS = {name: "uuid" if name == "record_id" else "text" for name in LISTED_COLUMNS}
+"""Each listed column's element type, as the statement casts it and the rows are packed."""
+
+
 def _insert_postgresql() -> str:
     """The statement inserting rows given as arrays, one per listed column and the tokens.
 
@@ -472,8 +475,7 @@ def _insert_postgresql() -> str:
     parser would split "a_bok" at the underscore), without repeats.
     """
     listed = ", ".join(LISTED_COLUMNS)
-    arrays = ", ".join(f"CAST(%b AS {'uuid' if name == 'record_id' else 'text'}[])"
-                       for name in (*LISTED_COLUMNS, "coded_tokens"))
+    arrays = ", ".join(f"CAST(%b AS {kind}[])" for kind in (*_SENT_AS.values(), "text"))
     return (f"INSERT INTO {TABLE} ({listed}, tokens) "
             f"SELECT {listed}, array_to_tsvector(string_to_array(coded_tokens, ' ')) "
             f"FROM unnest({arrays}) AS given({listed}, coded_tokens)")
