@@ -22,6 +22,7 @@ over the baseline's mean. Aims: at most 120 seconds, at most 500 MB peak, and at
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import statistics
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pymarc
+from sqlalchemy import text
 
 from bench.library_data import BRANCHES
 from bench.library_marc import write_iso2709
@@ -145,12 +147,15 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
         batches += 1
 
     with sessions() as session, tenant_scope(TenantScope.of([municipality_id])):
+        server = _server_process(session)
+        server_cpu = _cpu_seconds_of(server)
         started, cpu = time.perf_counter(), time.process_time()
         summary = import_marc(session, path, municipality_id=municipality_id,
                               progress=commit, on_described=index)
         session.commit()
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu
+        server_cpu = _cpu_seconds_of(server) - server_cpu if server_cpu is not None else None
     importer_peak = _memory_mib("VmHWM")
     # The reader process (a big file is read in a forked child) has ended and been waited
     # for: its peak is the largest of this process's children's.
@@ -160,6 +165,7 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
         "seconds": round(seconds, 3),
         "cpu_seconds": round(cpu_seconds, 3),
         "reader_cpu_seconds": round(reader.ru_utime + reader.ru_stime, 3),
+        "server_cpu_seconds": round(server_cpu, 3) if server_cpu is not None else None,
         "index_seconds": round(index_seconds, 3),
         "records_per_second": round(summary.processed / seconds, 1),
         "batches": batches,
@@ -175,6 +181,25 @@ def _import(database: BenchDatabase, municipality_id: Any, path: str) -> dict[st
                          "coincide, and pages the forked reader shares with its parent are "
                          "counted twice",
     }
+
+
+def _server_process(session: Any) -> int | None:
+    """The pid of the database server process serving the session, when it has one."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return session.scalar(text("SELECT pg_backend_pid()"))
+
+
+def _cpu_seconds_of(pid: int | None) -> float | None:
+    """The CPU time of a process of this machine so far, if it can be read (Linux's /proc)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # utime and stime, the 14th and 15th fields, in clock ticks.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _memory_mib(field: str) -> float:

@@ -84,6 +84,7 @@ from library_loans.operations.rules import Refusal
 from library_loans.search.index import RecordFields, analysed_columns, isbns_of
 from library_loans.search.places import joined, refresh_places
 from services import clock
+from services.ahead import read_ahead
 from services.db_arrays import accept_packed_arrays, kind_of, packed
 from services.forked import can_fork, iterate_in_fork
 from services.ids import uuid7
@@ -354,8 +355,9 @@ def _read_batches(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMa
     if not beside or not can_fork():
         yield from _read_here(source, mapping, batch_size, analyse)
         return
-    for batch in iterate_in_fork(_read_packed, source, mapping, batch_size, analyse):
-        yield _unpacked(batch)
+    with contextlib.closing(read_ahead(_unpacked_from(
+            iterate_in_fork(_read_packed, source, mapping, batch_size, analyse)))) as batches:
+        yield from batches
 
 
 def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
@@ -401,6 +403,13 @@ def _read_packed(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMap
 
 
 _holding_values = attrgetter(*(field.name for field in dataclasses.fields(Holding)))
+
+
+def _unpacked_from(packed_batches: Iterator[tuple[Any, ...]]) -> Iterator[_ReadBatch]:
+    """The batches of :func:`_read_packed`'s tuples (closing this closes them)."""
+    with contextlib.closing(packed_batches):
+        for packed_batch in packed_batches:
+            yield _unpacked(packed_batch)
 
 
 def _unpacked(packed: tuple[Any, ...]) -> _ReadBatch:
