@@ -49,10 +49,8 @@ from types import SimpleNamespace
 from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import (
-    ARRAY,
     String,
     Table,
-    Text,
     any_,
     bindparam,
     case,
@@ -65,6 +63,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from library_loans.marc import (
     PRESETS,
@@ -529,6 +528,8 @@ class _BatchImport:
         isbns = {isbn for record in incoming for isbn in record.isbns}
         controls = {control for record in incoming if (control := _control(record.columns))}
         barcodes = {copy.barcode for record in incoming for copy in record.copies}
+        if self.postgresql:
+            accept_packed_arrays(self.session.connection().connection.driver_connection)
         with _planned_for_these_values(self.session):
             if isbns:
                 self._load_isbns(isbns)
@@ -572,8 +573,8 @@ class _BatchImport:
         copy = select(Item.id, Item.record_id, Item.barcode, Item.call_number, Item.shelf,
                       Item.status).where(Item.municipality_id == self.municipality_id)
         if self.postgresql:
-            given = func.unnest(literal(sorted(barcodes), ARRAY(Text()))).table_valued(
-                "barcode").render_derived(name="given")
+            given = func.unnest(_packed_values(Item.barcode.type, sorted(barcodes))
+                                ).table_valued("barcode").render_derived(name="given")
             # LIMIT 1 (a barcode is unique in a municipality) keeps the subquery a probe.
             found = copy.where(Item.barcode == given.c.barcode).limit(1).lateral("copy")
             query = select(found).select_from(given).join(found, true())
@@ -586,11 +587,10 @@ class _BatchImport:
         """``column IN values``; on PostgreSQL ``column = ANY(array)``, one parameter.
 
         psycopg parses every placeholder of a statement, and a batch looks up thousands of
-        values. Strings go as ``text[]``, what psycopg sends a list of them as.
+        values: they go as one array, packed (:func:`_packed_values`).
         """
         if self.postgresql:
-            element = Text() if isinstance(column.type, String) else column.type
-            return column == any_(literal(list(values), ARRAY(element)))
+            return column == any_(_packed_values(column.type, list(values)))
         return column.in_(values)
 
     def _place_record(self, record: _Incoming) -> uuid.UUID:
@@ -750,6 +750,17 @@ def _planned_for_these_values(session: Session) -> Iterator[None]:
     session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     yield
     session.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
+
+
+def _packed_values(column_type: Any, values: list[Any]) -> Any:
+    """PostgreSQL: values for a statement as one array parameter of the column's type (a
+    string column's as ``text[]``), packed by :func:`services.db_arrays.packed` rather than
+    by SQLAlchemy's ARRAY and psycopg's list dumper, element by element in Python (the
+    batch's 5,000 or so barcodes, ISBNs and control numbers). The connection must
+    ``accept_packed_arrays``."""
+    kind = kind_of(column_type)
+    assert kind is not None, f"no packed kind for {column_type!r}"
+    return literal(packed(kind, values), NullType())
 
 
 def _control(columns: dict[str, Any]) -> tuple[str, str] | None:

@@ -168,9 +168,12 @@ class Engine(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordFields:
-    """A record's indexed fields as a caller already has them (an import, describing it)."""
+    """A record's indexed fields as a caller already has them (an import, describing it).
+
+    Not frozen: a frozen dataclass sets each of its fields through ``object.__setattr__``,
+    four times the cost of making one (an import makes one per record)."""
 
     id: uuid.UUID
     title: str
@@ -344,7 +347,9 @@ def _rowids(session: Session, records: Sequence[Any]) -> list[int]:
 
 def analysed_columns(record: Any) -> tuple[str, ...]:
     """What a record's own fields make of its index row: the token columns, in the order of
-    :data:`TOKEN_COLUMNS`, then the sort key.
+    :data:`TOKEN_COLUMNS`, then the sort key, then the tokens of every column but the code
+    column coded as PostgreSQL keeps them (:data:`COLUMN_CODES`; where an import reads the
+    file, so that the coding is done beside the writing).
 
     The ISBNs are not among them: a record's ISBNs are every one the catalogue has for it,
     which an import reading one file does not know. The code column holds the control
@@ -362,7 +367,9 @@ def analysed_columns(record: Any) -> tuple[str, ...]:
         analysed = [_analysed(value, group.kind) for value in values[group.name] if value]
         columns += map(" ".join, _merged(analysed, group.columns))
     columns.append(" ".join(_facets(record)))
+    coded = _coded(columns, _UNCODED)
     columns.append(title_sort_key(record.title))
+    columns.append(coded)
     return tuple(columns)
 
 
@@ -371,13 +378,16 @@ _CODE_COLUMN = TOKEN_COLUMNS.index("code_exact")
 
 def _row(record: Any, isbns: Sequence[str], places: str) -> dict[str, Any]:
     """The index columns of one record, each a space-separated string of tokens."""
-    *columns, sort_key = getattr(record, "analysed", None) or analysed_columns(record)
+    *columns, sort_key, coded = getattr(record, "analysed", None) or analysed_columns(record)
     if isbns:
         # The catalogue keeps only valid ISBN-13s, which the analysis returns as they are.
         columns[_CODE_COLUMN] = " ".join(dict.fromkeys(
             [*isbns, *columns[_CODE_COLUMN].split()]))
     row: dict[str, Any] = {"record_id": record.id, **dict(zip(TOKEN_COLUMNS, columns, strict=True))}
     row["sort_key"] = sort_key
+    codes = columns[_CODE_COLUMN].split()
+    row["coded"] = (f"{coded} {_CODE_PREFIX}{_CODE_SEPARATOR.join(codes)}".lstrip() if codes
+                    else coded)
     row.update(media_type=record.media_type, language=record.language,
                audience=record.audience, places=places)
     return row
@@ -449,19 +459,24 @@ def _write_postgresql(session: Session, rows: list[dict[str, Any]],
     accept_packed_arrays(connection.connection.driver_connection)
     connection.exec_driver_sql(_INSERT_POSTGRESQL, (
         *(packed(kind, [row[key] for row in rows]) for key, kind in _SENT_AS.items()),
-        packed("text", [_coded_tokens(row) for row in rows]),
+        packed("text", [row["coded"] for row in rows]),
     ))
 
 
-_CODE_PREFIXES = [(name, f"{COLUMN_CODES[name]}_", f" {COLUMN_CODES[name]}_")
-                  for name in TOKEN_COLUMNS]
+_CODE_PREFIXES = [(f"{COLUMN_CODES[name]}_", f" {COLUMN_CODES[name]}_") for name in TOKEN_COLUMNS]
+_UNCODED = frozenset({_CODE_COLUMN})
+_CODE_PREFIX, _CODE_SEPARATOR = _CODE_PREFIXES[_CODE_COLUMN]
 
 
-def _coded_tokens(row: dict[str, Any]) -> str:
-    """A row's tokens, each written as its column's code and an underscore, space-separated:
-    joined a column at a time, in C, rather than an f-string per token (a quarter faster)."""
-    return " ".join(prefix + separator.join(tokens) for name, prefix, separator in _CODE_PREFIXES
-                    if (tokens := row[name].split()))
+def _coded(columns: Sequence[str], leaving_out: Collection[int] = ()) -> str:
+    """The token columns' tokens (in the order of :data:`TOKEN_COLUMNS`; but those at the
+    positions ``leaving_out``), each written as its column's code and an underscore,
+    space-separated: joined a column at a time, in C, rather than an f-string per token (a
+    quarter faster)."""
+    return " ".join(prefix + separator.join(tokens)
+                    for n, ((prefix, separator), text) in enumerate(
+                        zip(_CODE_PREFIXES, columns, strict=False))
+                    if n not in leaving_out and (tokens := text.split()))
 
 
 _SENT_AS = {name: "uuid" if name == "record_id" else "text" for name in LISTED_COLUMNS}
