@@ -86,7 +86,7 @@ from services import clock
 from services.ahead import read_ahead
 from services.db_arrays import accept_packed_arrays, kind_of, packed
 from services.forked import can_fork, iterate_in_fork
-from services.ids import uuid7
+from services.ids import uuid7s
 from services.infra.storage import BlobNotFoundError, BlobStore
 from services.tenancy import TenantScopeViolation, current_scope
 from services.tenancy.models import Municipality
@@ -481,6 +481,10 @@ class _BatchImport:
     def run(self, incoming: list[_Incoming]) -> list[uuid.UUID]:
         """Import the batch's records and copies; the ids of records added or changed."""
         self._load_known(incoming)
+        # Ids for every record and copy that may be new, made at once (unused ones are
+        # let go): a third of the cost of making them one by one.
+        self.record_ids = iter(uuid7s(len(incoming)))
+        self.copy_ids = iter(uuid7s(sum(len(record.copies) for record in incoming)))
         for record in incoming:
             record_id = self._place_record(record)
             for copy in record.copies:
@@ -602,7 +606,7 @@ class _BatchImport:
                               if isbn in self.by_isbn), None)
         values = {**record.columns, "marc": record.marc, "updated_at": self.now}
         if record_id is None:
-            record_id = uuid7()
+            record_id = next(self.record_ids)
             self.new_records[record_id] = {"id": record_id, "created_at": self.now, **values}
             self.analysed[record_id] = record.analysed
             self.summary.added += 1
@@ -635,8 +639,8 @@ class _BatchImport:
             return f"{where}: the barcode is longer than 40 characters"
         known = self.copies.get(copy.barcode)
         if known is None:
-            row = _copy_values(copy, self.municipality_id, record_id, branch_id, media_type,
-                               self.now)
+            row = _copy_values(copy, next(self.copy_ids), self.municipality_id, record_id,
+                               branch_id, media_type, self.now)
             self.copies[copy.barcode] = self.new_copies[copy.barcode] = row
             self.summary.items_added += 1
             return None
@@ -832,11 +836,12 @@ def _text(value: str, longest: int | None = None) -> str:
     return value.replace("\x00", "")[:longest]
 
 
-def _copy_values(copy: Holding, municipality_id: uuid.UUID, record_id: uuid.UUID,
-                 branch_id: uuid.UUID, media_type: str, now: datetime) -> dict[str, Any]:
+def _copy_values(copy: Holding, copy_id: uuid.UUID, municipality_id: uuid.UUID,
+                 record_id: uuid.UUID, branch_id: uuid.UUID, media_type: str, now: datetime
+                 ) -> dict[str, Any]:
     """A new copy's row: at home in its branch, in the state the file gives."""
     return {
-        "municipality_id": municipality_id, "id": uuid7(), "record_id": record_id,
+        "municipality_id": municipality_id, "id": copy_id, "record_id": record_id,
         "barcode": copy.barcode, "home_branch_id": branch_id,
         "location_municipality_id": municipality_id, "location_branch_id": branch_id,
         "call_number": _text(copy.call_number or "", 100), "shelf": _text(copy.shelf or "", 100),
