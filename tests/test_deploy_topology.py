@@ -154,7 +154,12 @@ def test_both_workers_answer_and_the_platform_queue_runs_a_task(topology: Topolo
 
         assert result.get(timeout=20) == 0
         stats = probe.control.inspect(destination=[front], timeout=2.0).stats() or {}
-    assert stats[front]["total"] == {"services.tasks.purge_expired_credentials": 1}
+    ran = stats[front]["total"]
+    assert ran.get("services.tasks.purge_expired_credentials") == 1
+    # Beat may meanwhile have sent the switchboard's scheduled sync, which this worker
+    # takes too (CI saw it once): whatever ran here is of the platform's or the
+    # switchboard's queues.
+    assert all(name.startswith(("services.", "switchboard.")) for name in ran), ran
 
 
 def test_the_env_example_names_every_setting_and_production_refuses_its_placeholder() -> None:
