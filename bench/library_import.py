@@ -16,8 +16,8 @@ held with everything loaded, before reading the file. The baseline is the time
 ``pymarc.MARCReader`` alone needs to read the same file (in a child process too),
 measured before and after the import in the same run; the ``ratio`` is the import's time
 over the baseline's mean. ``server_cpu_seconds`` is the CPU time of the PostgreSQL backend
-serving the import, read from ``/proc`` (the server runs on this machine). Aims: at most 120 seconds, at most 500 MB peak, and at most
-3 × pymarc.
+serving the import, read from ``/proc`` (the server runs on this machine). Aims: at most
+120 seconds, at most 500 MB peak, and at most 3 × pymarc.
 """
 
 from __future__ import annotations
