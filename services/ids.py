@@ -25,54 +25,36 @@ def uuid7() -> uuid.UUID:
     Ids made in one process are strictly increasing, even within one millisecond, so
     ``ORDER BY id`` is creation order and index pages fill at the right edge.
     """
-    global _last_millis, _sequence, _random, _random_at
-    with _lock:
-        millis = time.time_ns() // 1_000_000
-        if millis > _last_millis:
-            _last_millis = millis
-            _sequence = int.from_bytes(os.urandom(2), "big") & 0x7FF
-        else:
-            _sequence += 1
-            if _sequence > 0xFFF:
-                _last_millis += 1
-                _sequence = 0
-            millis = _last_millis
-        if _random_at == len(_random):
-            _random, _random_at = os.urandom(_RANDOM_CHUNK), 0
-        tail = int.from_bytes(_random[_random_at : _random_at + 8], "big") & _TAIL
-        _random_at += 8
-        value = ((millis & 0xFFFF_FFFF_FFFF) << 80) | _VERSION_AND_VARIANT | (_sequence << 64)
-    return uuid.UUID(int=value | tail)
+    return uuid7s(1)[0]
 
 
 def uuid7s(count: int) -> list[uuid.UUID]:
     """``count`` new UUIDv7s, increasing, as ``count`` calls of :func:`uuid7` would make
     them: the clock read and the lock taken once, and each UUID made without the checks
-    ``uuid.UUID(int=...)`` runs (an import makes one per copy: 0.6 us each, against 1.6)."""
+    ``uuid.UUID(int=...)`` runs (an import makes one per copy, at a third of the cost of
+    making them one at a time)."""
     global _last_millis, _sequence, _random, _random_at
-    values: list[int] = []
     if count < 1:
         return []
+    values: list[int] = []
     with _lock:
         millis = time.time_ns() // 1_000_000
         if millis > _last_millis:
+            # A new millisecond's counter starts at a random point in its lower half.
             _last_millis = millis
-            _sequence = int.from_bytes(os.urandom(2), "big") & 0x7FF
-        else:
-            _sequence += 1
+            _sequence = (int.from_bytes(os.urandom(2), "big") & 0x7FF) - 1
         need = 8 * count
         if len(_random) - _random_at < need:
             _random, _random_at = os.urandom(max(_RANDOM_CHUNK, need)), 0
         tails = memoryview(_random)[_random_at : _random_at + need].cast("Q")
         _random_at += need
         for tail in tails:
+            _sequence += 1
             if _sequence > 0xFFF:
                 _last_millis += 1
                 _sequence = 0
             values.append(((_last_millis & 0xFFFF_FFFF_FFFF) << 80) | _VERSION_AND_VARIANT
                           | (_sequence << 64) | (tail & _TAIL))
-            _sequence += 1
-        _sequence -= 1
     return list(map(_uuid_of, values))
 
 

@@ -208,7 +208,7 @@ def import_marc(
                     progress(summary)
                 # What a batch made is freed by reference counting as it is let go of; the
                 # cycles batches left are found every few batches, among the young objects
-                # alive then (the next batches, read ahead: 8 ms a collection).
+                # alive then (the next batches, read ahead: 8-20 ms a collection).
                 del written, batch
                 if number % COLLECT_EVERY == COLLECT_EVERY - 1:
                     gc.collect(1)
@@ -696,8 +696,7 @@ def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     columns: list[Any] = []
     shared: list[Any] = []
     # Each row's values taken at once, and the rows turned into columns by zip: a row is
-    # read from memory once, not once per column (its dict and values are spread over
-    # the batch's memory; column by column, the reading was a tenth of an import's CPU).
+    # read once, not once per column.
     by_column = zip(*map(itemgetter(*names), rows), strict=True) if len(names) > 1 else (
         [list(map(itemgetter(names[0]), rows))])
     for name, values in zip(names, by_column, strict=True):

@@ -367,7 +367,7 @@ def analysed_columns(record: Any) -> tuple[str, ...]:
         analysed = [_analysed(value, group.kind) for value in values[group.name] if value]
         columns += map(" ".join, _merged(analysed, group.columns))
     columns.append(" ".join(_facets(record)))
-    coded = _coded(columns, _UNCODED)
+    coded = _coded_but_codes(columns)
     columns.append(title_sort_key(record.title))
     columns.append(coded)
     return tuple(columns)
@@ -464,19 +464,18 @@ def _write_postgresql(session: Session, rows: list[dict[str, Any]],
 
 
 _CODE_PREFIXES = [(f"{COLUMN_CODES[name]}_", f" {COLUMN_CODES[name]}_") for name in TOKEN_COLUMNS]
-_UNCODED = frozenset({_CODE_COLUMN})
 _CODE_PREFIX, _CODE_SEPARATOR = _CODE_PREFIXES[_CODE_COLUMN]
 
 
-def _coded(columns: Sequence[str], leaving_out: Collection[int] = ()) -> str:
-    """The token columns' tokens (in the order of :data:`TOKEN_COLUMNS`; but those at the
-    positions ``leaving_out``), each written as its column's code and an underscore,
+def _coded_but_codes(columns: Sequence[str]) -> str:
+    """The tokens of the token columns but the code column (in the order of
+    :data:`TOKEN_COLUMNS`), each written as its column's code and an underscore,
     space-separated: joined a column at a time, in C, rather than an f-string per token (a
     quarter faster)."""
     return " ".join(prefix + separator.join(tokens)
                     for n, ((prefix, separator), text) in enumerate(
-                        zip(_CODE_PREFIXES, columns, strict=False))
-                    if n not in leaving_out and (tokens := text.split()))
+                        zip(_CODE_PREFIXES, columns, strict=True))
+                    if n != _CODE_COLUMN and (tokens := text.split()))
 
 
 _SENT_AS = {name: "uuid" if name == "record_id" else "text" for name in LISTED_COLUMNS}
