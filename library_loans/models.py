@@ -245,6 +245,10 @@ class Item(TenantOwned, HasTimestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declaration
+    # The home branch's key (municipality, branch) holds the municipality: a key of its own
+    # checked the same again for every copy written (a fifth of writing an import's copies
+    # on PostgreSQL, 0.95 s of 4.9 s for 285,000; migration 0008).
+    __municipality_key__ = False
 
 
 class Patron(TenantOwned, HasTimestamps, Base):

@@ -43,9 +43,15 @@ class TenantOwned:
     """
 
     __tenant_owned__: ClassVar[bool] = True
+    __municipality_key__: ClassVar[bool] = True
+    """Whether ``municipality_id`` has a foreign key of its own to the municipalities. A
+    model whose composite foreign key to another tenant table always holds the
+    municipality (a library copy's home branch) sets it False: that key checks the same."""
 
     @declared_attr
     def municipality_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr takes cls
+        if not cls.__municipality_key__:
+            return mapped_column(primary_key=True)
         return mapped_column(
             ForeignKey("municipalities.id", ondelete="RESTRICT"), primary_key=True
         )
