@@ -180,8 +180,9 @@ def import_marc(
     collecting = gc.isenabled()
     gc.disable()
     try:
+        analyse = (session.get_bind().dialect.name if on_described is not None else None)
         with contextlib.closing(_read_batches(source, mapping, batch_size, read_beside,
-                                              analyse=on_described is not None)) as batches:
+                                              analyse)) as batches:
             for number, batch in enumerate(batches):
                 summary.processed += batch.read
                 summary.rejected += batch.rejected
@@ -365,10 +366,11 @@ _as_holding = partial(tuple.__new__, Holding)
 
 
 def _read_batches(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
-                  batch_size: int, beside: bool | None, analyse: bool) -> Iterator[_ReadBatch]:
+                  batch_size: int, beside: bool | None, analyse: str | None
+                  ) -> Iterator[_ReadBatch]:
     """The file's records read and described a batch at a time: in a child process beside
     this one's writing (``beside``; None: when the file is big enough), or here; analysed
-    for the index too when ``analyse``."""
+    for the index too when ``analyse`` names the database it is written to."""
     if beside is None:
         size = _size_of(source)
         beside = size is not None and size >= READ_BESIDE_BYTES
@@ -381,8 +383,10 @@ def _read_batches(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMa
 
 
 def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
-               batch_size: int, analyse: bool) -> Iterator[_ReadBatch]:
-    """The file's records read and described a batch at a time (the database is not needed)."""
+               batch_size: int, analyse: str | None) -> Iterator[_ReadBatch]:
+    """The file's records read and described a batch at a time (the database is not needed;
+    ``analyse`` is the name of its dialect when the records are analysed for the index)."""
+    for_postgresql = analyse == "postgresql"
     results = read_marc(source, plain=True)
     for first in results:
         records, problems, read, rejected = [], [], 0, 0
@@ -398,7 +402,9 @@ def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMappi
             copies, lacking = holdings(result.record, mapping)
             problems += [(result.position, result.offset, problem) for problem in lacking]
             columns = _record_columns(description)
-            analysed = analysed_columns(SimpleNamespace(**columns)) if analyse else None
+            analysed = (analysed_columns(SimpleNamespace(**columns),
+                                         for_postgresql=for_postgresql)
+                        if analyse is not None else None)
             records.append(_Incoming(result.position, result.offset, columns,
                                      tuple(description.isbns),
                                      without_item_fields(result.raw), copies, analysed))
@@ -406,7 +412,7 @@ def _read_here(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMappi
 
 
 def _read_packed(source: BinaryIO | str | os.PathLike[str], mapping: HoldingsMapping,
-                 batch_size: int, analyse: bool) -> Iterator[tuple[Any, ...]]:
+                 batch_size: int, analyse: str | None) -> Iterator[tuple[Any, ...]]:
     """:func:`_read_here`'s batches as plain tuples, which pickle in half the time.
 
     Run in the reading child, without the cyclic garbage collector: what the reading makes

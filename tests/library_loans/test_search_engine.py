@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 import pymarc
 import pytest
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from stdnum import isbn as stdnum_isbn
 
 from library_loans.models import BibRecord, Branch, Item, RecordIsbn
-from library_loans.search.index import drop, reindex
+from library_loans.search.index import TOKEN_COLUMNS, analysed_columns, drop, reindex
 from library_loans.search.query import Availability, SearchPage, availability_of, search_records
 from services.tenancy import TenantScope, tenant_scope
 from services.tenancy.models import Municipality
@@ -347,3 +348,24 @@ def test_a_dropped_record_is_not_found_until_it_is_indexed_again(
     reindex(db, [hidden])
     db.commit()
     assert found_numbers(db, judged, "marsvin") == [12]
+
+
+@pytest.mark.parametrize("title, control_number", [
+    ("Bröderna Lejonhjärta", "LIBRIS-1"), ("Kokbok för nybörjare", None), ("Män", "9789129657395"),
+])
+def test_the_analysis_for_postgresql_gives_the_coded_tokens_the_code_and_sort_key_in_full(
+        title: str, control_number: str | None) -> None:
+    """PostgreSQL writes only those: the other token columns are left empty, not different."""
+    record = SimpleNamespace(
+        title=title, series=("Serien om bröderna",), author="Lindgren, Astrid",
+        contributors=("Wikland, Ilon",), subjects=("Sagor",), classification=("Hc",),
+        notes=("DAISY",), control_number=control_number, media_type="book",
+        audience="children", talking_book=False, language="swe")
+    full = analysed_columns(record)
+    postgresql = analysed_columns(record, for_postgresql=True)
+    code = TOKEN_COLUMNS.index("code_exact")
+
+    assert len(postgresql) == len(full)
+    assert postgresql[code] == full[code]
+    assert postgresql[-2:] == full[-2:] and "a_bröderna" in full[-1].split()
+    assert set(postgresql[:-2]) - {""} <= {full[code]}
