@@ -67,7 +67,7 @@ from sqlalchemy.orm import Session
 from library_loans.models import BibRecord, RecordIsbn
 from library_loans.search.analysis import AnalysedField, FieldKind, analyse_field
 from services.db import Base
-from services.db_arrays import accept_packed_arrays, packed
+from services.db_arrays import SPLIT_TEXT, accept_packed_arrays, joined_text, packed
 from services.i18n import swedish_sort_string
 
 TABLE = "library_record_search"
@@ -466,10 +466,15 @@ def _write_postgresql(session: Session, rows: list[dict[str, Any]],
     # a token never holds whitespace, it was split at it.
     connection = session.connection()
     accept_packed_arrays(connection.connection.driver_connection)
-    connection.exec_driver_sql(_INSERT_POSTGRESQL, (
-        *(packed(kind, [row[key] for row in rows]) for key, kind in _SENT_AS.items()),
-        packed("text", [row["coded"] for row in rows]),
-    ))
+    ids = packed("uuid", [row["record_id"] for row in rows])
+    texts = [[row[key] for row in rows] for key in (*_SENT_AS, "coded") if key != "record_id"]
+    # The text columns go joined into one string each where they can (see joined_text).
+    joined = [joined_text(values) for values in texts]
+    if None not in joined:
+        connection.exec_driver_sql(_INSERT_POSTGRESQL_JOINED, (ids, *joined))
+    else:
+        connection.exec_driver_sql(_INSERT_POSTGRESQL,
+                                   (ids, *(packed("text", values) for values in texts)))
 
 
 _CODE_PREFIXES = [(f"{COLUMN_CODES[name]}_", f" {COLUMN_CODES[name]}_") for name in TOKEN_COLUMNS]
@@ -494,23 +499,27 @@ def _coded_but_codes_of(tokens: Sequence[Iterable[str]]) -> str:
 
 
 _SENT_AS = {name: "uuid" if name == "record_id" else "text" for name in LISTED_COLUMNS}
+assert list(_SENT_AS.values()).index("uuid") == 0, "the record id goes first, then text"
 """Each listed column's element type, as the statement casts it and the rows are packed."""
 
 
-def _insert_postgresql() -> str:
-    """The statement inserting rows given as arrays, one per listed column and the tokens.
+def _insert_postgresql(joined: bool = False) -> str:
+    """The statement inserting rows given as arrays, one per listed column and the tokens
+    (``joined``: the text columns' arrays given as :func:`joined_text`'s strings).
 
     The coded tokens are lexemes already: array_to_tsvector keeps them as they are (a
     parser would split "a_bok" at the underscore), without repeats.
     """
     listed = ", ".join(LISTED_COLUMNS)
-    arrays = ", ".join(f"CAST(%b AS {kind}[])" for kind in (*_SENT_AS.values(), "text"))
+    arrays = ", ".join(SPLIT_TEXT.format("%s") if joined and kind == "text"
+                       else f"CAST(%b AS {kind}[])" for kind in (*_SENT_AS.values(), "text"))
     return (f"INSERT INTO {TABLE} ({listed}, tokens) "
             f"SELECT {listed}, array_to_tsvector(string_to_array(coded_tokens, ' ')) "
             f"FROM unnest({arrays}) AS given({listed}, coded_tokens)")
 
 
 _INSERT_POSTGRESQL = _insert_postgresql()
+_INSERT_POSTGRESQL_JOINED = _insert_postgresql(joined=True)
 
 
 class _Fts5:

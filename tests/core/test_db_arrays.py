@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, LargeBinary, String, Text, Uuid
 
-from services.db_arrays import accept_packed_arrays, kind_of, packed
+from services.db_arrays import SPLIT_TEXT, accept_packed_arrays, joined_text, kind_of, packed
 
 
 def test_each_column_type_has_its_kind_and_others_are_left_to_psycopg():
@@ -39,3 +39,21 @@ def test_packed_arrays_round_trip_through_postgresql(owner_engine):
             (packed("text", texts), packed("text", texts), packed("text", texts))).one()
     assert dict(zip(sent, row, strict=True)) == sent
     assert tuple(dimensions) == (1, len(texts), 1)
+
+
+def test_text_is_joined_into_one_string_only_where_it_splits_back_the_same():
+    assert joined_text(["Röda rummet", "", None, "Åsa"]) == "Röda rummet\x1f\x1f\x1e\x1fÅsa"
+    assert joined_text([None]) == "\x1e"
+    # A value holding a separator, or a string the server would split into no values.
+    for values in (["a\x1fb"], ["a", "b\x1e"], ["a\x1e", None], [""]):
+        assert joined_text(values) is None, values
+
+
+@pytest.mark.postgres
+def test_joined_text_splits_back_into_the_values_on_postgresql(owner_engine):
+    sent = ["Röda rummet", "", None, "x" * 5000, "tab\tand 'quotes'", "\\x1f as typed"]
+    with owner_engine.connect() as connection:
+        row = connection.exec_driver_sql(
+            f"SELECT {SPLIT_TEXT.format('%s')}, {SPLIT_TEXT.format('%s')}",
+            (joined_text(sent), joined_text(["only"]))).one()
+    assert row == (sent, ["only"])
